@@ -1,0 +1,41 @@
+/* The kernel dispatch table.
+ *
+ * One table, filled with the `_ref` kernels first and then upgraded with the variants of the
+ * best ISA that was both built and reported by the CPU (dav1d's scheme). TCA_ISA=ref|avx2|
+ * avx512|neon in the environment forces a level (tests use it; an ISA this CPU or build lacks
+ * falls back to the best available one, and tca_kernels_isa_forced_ok() says so).
+ *
+ * Each kernel family has its own header (dequant.h, ...) giving shapes, strides and tail rules. */
+#ifndef TCA_SIMD_KERNELS_H
+#define TCA_SIMD_KERNELS_H
+
+#include "dequant.h"
+#include "quant.h"
+
+typedef enum tca_isa { TCA_ISA_REF = 0, TCA_ISA_AVX2, TCA_ISA_AVX512, TCA_ISA_NEON, TCA_ISA_COUNT } tca_isa;
+
+typedef struct tca_kernels {
+    tca_isa isa;
+    /* dequant.h: src holds n elements of the type (n a multiple of its block size) -> f32 */
+    tca_dequant_fn dequant[TCA_TYPE_COUNT];
+} tca_kernels;
+
+/* The table used by the library: chosen once on first call. */
+const tca_kernels *tca_kernels_active(void);
+
+/* Fill *k for one ISA level (ref entries where the level has no variant). Returns 0, or -1 when
+ * that level was not built or this CPU lacks it. Tests use it to compare each level to ref. */
+int tca_kernels_fill(tca_isa isa, tca_kernels *k);
+
+const char *tca_isa_name(tca_isa isa);
+
+/* 0 when TCA_ISA asked for a level that this build or CPU lacks (the best level is used instead). */
+int tca_kernels_isa_forced_ok(void);
+
+/* Per-level upgrade hooks, each defined in its own ISA file (simd/x86, simd/arm). */
+void tca_kernels_init_ref(tca_kernels *k);
+void tca_kernels_upgrade_avx2(tca_kernels *k);
+void tca_kernels_upgrade_avx512(tca_kernels *k);
+void tca_kernels_upgrade_neon(tca_kernels *k);
+
+#endif

@@ -1,0 +1,10 @@
+/* The public API of libtca: the only header that tools/ includes. */
+#ifndef TCA_TCA_H
+#define TCA_TCA_H
+
+#include "tca/status.h"
+#include "tca/gguf.h"
+#include "tca/tokenizer.h"
+#include "tca/models.h"
+
+#endif
