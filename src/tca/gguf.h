@@ -77,6 +77,9 @@ int64_t tca_gguf_tensor_count(const tca_gguf *g);
 const tca_tensor_info *tca_gguf_tensor(const tca_gguf *g, int64_t i);
 const tca_tensor_info *tca_gguf_tensor_find(const tca_gguf *g, const char *name); /* NULL if absent */
 
+/* Name of a tensor type id ("Q4_K", ...), or NULL when unknown. */
+const char *tca_gguf_type_name(uint32_t type);
+
 /* Name of a metadata value type ("u32", "string", ...). */
 const char *tca_gguf_vtype_name(tca_gguf_vtype t);
 
