@@ -9,7 +9,10 @@
 #ifndef TCA_SIMD_KERNELS_H
 #define TCA_SIMD_KERNELS_H
 
+#include "attention.h"
 #include "dequant.h"
+#include "elementwise.h"
+#include "matmul.h"
 #include "quant.h"
 
 typedef enum tca_isa { TCA_ISA_REF = 0, TCA_ISA_AVX2, TCA_ISA_AVX512, TCA_ISA_NEON, TCA_ISA_COUNT } tca_isa;
@@ -18,6 +21,19 @@ typedef struct tca_kernels {
     tca_isa isa;
     /* dequant.h: src holds n elements of the type (n a multiple of its block size) -> f32 */
     tca_dequant_fn dequant[TCA_TYPE_COUNT];
+    /* matmul.h: indexed by the weight type; NULL where the type has no product kernel */
+    tca_quantize_act_fn quantize_act[TCA_TYPE_COUNT];
+    tca_qgemm_fn qgemm[TCA_TYPE_COUNT];
+    /* attention.h */
+    tca_attn_accum_fn attn_accum;
+    tca_attn_merge_fn attn_merge;
+    tca_attn_finish_fn attn_finish;
+    /* elementwise.h */
+    tca_rmsnorm_fn rmsnorm;
+    tca_rope_fn rope;
+    tca_silu_mul_fn silu_mul;
+    tca_softmax_fn softmax;
+    tca_f32_to_f16_fn f32_to_f16;
 } tca_kernels;
 
 /* The table used by the library: chosen once on first call. */
