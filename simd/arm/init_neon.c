@@ -1,3 +1,14 @@
-/* PLACEHOLDER */
+/* NEON level: overrides the table entries that have a NEON variant; the rest stay ref. */
+#include "arm/dequant_neon.h"
 #include "kernels.h"
-void tca_kernels_upgrade_neon(tca_kernels *k) { (void)k; }
+
+void tca_kernels_upgrade_neon(tca_kernels *k) {
+    k->dequant[TCA_TYPE_F16] = tca_dequant_f16_neon;
+    k->dequant[TCA_TYPE_Q4_0] = tca_dequant_q4_0_neon;
+    k->dequant[TCA_TYPE_Q4_1] = tca_dequant_q4_1_neon;
+    k->dequant[TCA_TYPE_Q5_0] = tca_dequant_q5_0_neon;
+    k->dequant[TCA_TYPE_Q8_0] = tca_dequant_q8_0_neon;
+    k->dequant[TCA_TYPE_Q4_K] = tca_dequant_q4_K_neon;
+    k->dequant[TCA_TYPE_Q5_K] = tca_dequant_q5_K_neon;
+    k->dequant[TCA_TYPE_Q6_K] = tca_dequant_q6_K_neon;
+}

@@ -117,6 +117,16 @@ void tca_dequant_q8_0_ref(const void *src, float *dst, int64_t n) {
     }
 }
 
+/* Q8_1: as Q8_0; s (d times the sum of the quants, for dot products) is not needed here. */
+void tca_dequant_q8_1_ref(const void *src, float *dst, int64_t n) {
+    const uint8_t *b = src;
+    for (int64_t i = 0; i < n / TCA_QK; i++, b += sizeof(tca_block_q8_1), dst += TCA_QK) {
+        const float d = ld_f16(b + offsetof(tca_block_q8_1, d));
+        const int8_t *qs = (const int8_t *)(b + offsetof(tca_block_q8_1, qs));
+        for (int j = 0; j < TCA_QK; j++) dst[j] = d * (float)qs[j];
+    }
+}
+
 /* Q2_K: 256 elements in 16 sub-blocks of 16. Element e = 128*h + 32*s + l (h 0..1, s 0..3,
  * l 0..31) is bits 2s..2s+1 of qs[32*h + l]. Sub-block g = e / 16 has scale byte g: low nibble
  * scales d, high nibble scales dmin. y = (d * sc) * q - (dmin * m). */
@@ -249,6 +259,7 @@ void tca_dequant_ref_register(tca_dequant_fn *table) {
     table[TCA_TYPE_Q5_0] = tca_dequant_q5_0_ref;
     table[TCA_TYPE_Q5_1] = tca_dequant_q5_1_ref;
     table[TCA_TYPE_Q8_0] = tca_dequant_q8_0_ref;
+    table[TCA_TYPE_Q8_1] = tca_dequant_q8_1_ref;
     table[TCA_TYPE_Q2_K] = tca_dequant_q2_K_ref;
     table[TCA_TYPE_Q3_K] = tca_dequant_q3_K_ref;
     table[TCA_TYPE_Q4_K] = tca_dequant_q4_K_ref;

@@ -17,6 +17,7 @@ void tca_dequant_q4_1_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q5_0_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q5_1_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q8_0_ref(const void *src, float *dst, int64_t n);
+void tca_dequant_q8_1_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q2_K_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q3_K_ref(const void *src, float *dst, int64_t n);
 void tca_dequant_q4_K_ref(const void *src, float *dst, int64_t n);
