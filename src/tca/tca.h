@@ -6,5 +6,6 @@
 #include "tca/gguf.h"
 #include "tca/tokenizer.h"
 #include "tca/models.h"
+#include "tca/model.h"
 
 #endif
