@@ -7,5 +7,6 @@
 #include "tca/tokenizer.h"
 #include "tca/models.h"
 #include "tca/model.h"
+#include "tca/context.h"
 
 #endif

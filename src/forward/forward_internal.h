@@ -1,0 +1,58 @@
+/* The context's buffers and the KV cache layout (library-internal). */
+#ifndef TCA_FORWARD_INTERNAL_H
+#define TCA_FORWARD_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels.h"
+#include "model/model_internal.h"
+#include "tca/context.h"
+
+struct tca_context {
+    const tca_model *model;
+    const tca_hparams *hp;
+    const tca_kernels *k;
+    int n_ctx, n_batch, n_threads;
+    int64_t pos;                 /* tokens held */
+
+    /* Dense KV cache, f16: [layer][kv_head][position][head_dim] for K and for V, so that one
+     * head's keys are contiguous rows (ld = head_dim) for the attention kernel. */
+    tca_f16 *kv_k, *kv_v;
+
+    /* Activations of one batch of B = n_batch rows. */
+    float *x;        /* (B, n_embd)   residual stream */
+    float *xn;       /* (B, n_embd)   normed input / product output */
+    void *xq;        /* (B, row bytes of the widest quantized activation row) */
+    float *q;        /* (B, n_head * d) */
+    float *kf, *vf;  /* (B, n_kv * d)  before the f16 store */
+    float *att;      /* (B, n_head * d) attention output */
+    float *gate, *up;/* (B, n_ff) */
+    float *rope_cos, *rope_sin; /* (B, d/2) per row position */
+    double *rope_inv_freq;      /* (d/2) base^(-2i/d) */
+
+    /* Attention scratch, per thread: a query tile gathered as rows + its online-softmax state. */
+    float *attn_scratch;         /* n_threads x attn_scratch_floats */
+    int64_t attn_scratch_floats;
+    int64_t *attn_qpos;          /* n_threads x attn_tile_rows */
+    int attn_tile;               /* query positions per prefill tile */
+    /* Decode: split-along-keys partial states, [n_kv][n_split] x (group x (2 + d)) floats. */
+    float *split_state;
+    int n_split;
+
+    tca_timings timings;
+    uint64_t scratch_bytes;
+};
+
+static inline tca_f16 *tca_kv_k(const tca_context *c, int layer, int g, int64_t pos) {
+    return c->kv_k + (((size_t)layer * c->hp->n_head_kv + g) * c->n_ctx + pos) * c->hp->head_dim;
+}
+static inline tca_f16 *tca_kv_v(const tca_context *c, int layer, int g, int64_t pos) {
+    return c->kv_v + (((size_t)layer * c->hp->n_head_kv + g) * c->n_ctx + pos) * c->hp->head_dim;
+}
+
+/* Attention of the T rows of c->q at positions pos0.. over the cache of `layer`, into c->att.
+ * Called by every thread of the forward region. */
+void tca_attention(tca_context *c, int layer, int64_t pos0, int64_t T);
+
+#endif
