@@ -108,16 +108,11 @@ static void report(const char *isa, const char *type, int64_t blocks, int mode, 
                 isa, type, blocks, mode_names[mode], src_off, dst_off, what, seed, seed);
 }
 
-/* One case. Buffers: src holds MAX_SRC_OFF + blocks * block_bytes bytes;
- * want/got hold GUARD + MAX_DST_OFF + n + GUARD floats. */
-static void run_case(const char *isa, int type, tca_dequant_fn fn, tca_dequant_fn ref_fn,
-                     int64_t blocks, int mode, uint8_t *src_buf, uint32_t *want, uint32_t *got) {
-    const tca_type_traits *tr = tca_type_info((uint32_t)type);
+/* Runs ref and the variant on the same blocks; checks canaries, then bits. */
+static void check_case(const char *isa, const tca_type_traits *tr, tca_dequant_fn fn,
+                       tca_dequant_fn ref_fn, int64_t blocks, int mode, const uint8_t *src,
+                       int src_off, int dst_off, uint32_t *want, uint32_t *got) {
     const int64_t n = blocks * tr->block_elems;
-    const int src_off = (int)(rnd() % MAX_SRC_OFF), dst_off = (int)(rnd() % MAX_DST_OFF);
-    uint8_t *src = src_buf + src_off;
-    fill_blocks(type, src, blocks, tr->block_bytes, mode);
-
     const int64_t total = GUARD + MAX_DST_OFF + n + GUARD;
     for (int64_t i = 0; i < total; i++) want[i] = got[i] = CANARY;
     ref_fn(src, (float *)(want + GUARD), n);
@@ -150,12 +145,28 @@ static void run_case(const char *isa, int type, tca_dequant_fn fn, tca_dequant_f
     }
 }
 
+/* One case at random src/dst offsets. want/got hold GUARD + MAX_DST_OFF + n + GUARD floats. */
+static void run_case(const char *isa, int type, tca_dequant_fn fn, tca_dequant_fn ref_fn,
+                     int64_t blocks, int mode, uint32_t *want, uint32_t *got) {
+    const tca_type_traits *tr = tca_type_info((uint32_t)type);
+    const int src_off = (int)(rnd() % MAX_SRC_OFF), dst_off = (int)(rnd() % MAX_DST_OFF);
+    /* src ends exactly at the last block, so a sanitizer build catches reads past it */
+    uint8_t *src_buf = malloc((size_t)(src_off + blocks * tr->block_bytes));
+    if (!src_buf) {
+        report_table(isa, tr->name, "out of memory");
+        return;
+    }
+    uint8_t *src = src_buf + src_off;
+    fill_blocks(type, src, blocks, tr->block_bytes, mode);
+    check_case(isa, tr, fn, ref_fn, blocks, mode, src, src_off, dst_off, want, got);
+    free(src_buf);
+}
+
 static const int64_t counts[] = {1, 2, 3, 7, 15, 17, 33, 64};
 #define N_COUNTS (sizeof counts / sizeof counts[0])
 
 /* Every type where k differs from ref, all counts and modes. Returns the number of variants. */
-static int test_table(const tca_kernels *k, const tca_kernels *ref, uint8_t *src, uint32_t *want,
-                      uint32_t *got) {
+static int test_table(const tca_kernels *k, const tca_kernels *ref, uint32_t *want, uint32_t *got) {
     const char *isa = tca_isa_name(k->isa);
     int variants = 0, cases = 0;
     char names[256] = "";
@@ -170,7 +181,7 @@ static int test_table(const tca_kernels *k, const tca_kernels *ref, uint8_t *src
         snprintf(names + strlen(names), sizeof names - strlen(names), " %s", tca_type_info((uint32_t)t)->name);
         for (size_t c = 0; c < N_COUNTS; c++)
             for (int mode = 0; mode < MODE_COUNT; mode++) {
-                run_case(isa, t, k->dequant[t], ref->dequant[t], counts[c], mode, src, want, got);
+                run_case(isa, t, k->dequant[t], ref->dequant[t], counts[c], mode, want, got);
                 cases++;
             }
     }
@@ -185,12 +196,10 @@ int main(void) {
     rng_state = seed;
     printf("test_dequant: seed %" PRIu64 "\n", seed);
 
-    /* largest block: 292 bytes / 256 elements (Q8_K); F16: 2 bytes / element */
     const int64_t max_blocks = counts[N_COUNTS - 1];
-    uint8_t *src = malloc(MAX_SRC_OFF + (size_t)max_blocks * 292);
     const size_t nfloat = GUARD + MAX_DST_OFF + (size_t)max_blocks * TCA_QK_K + GUARD;
     uint32_t *want = malloc(nfloat * sizeof *want), *got = malloc(nfloat * sizeof *got);
-    if (!src || !want || !got) {
+    if (!want || !got) {
         fprintf(stderr, "FAIL: out of memory\n");
         return 1;
     }
@@ -214,7 +223,7 @@ int main(void) {
         tca_kernels k;
         if (tca_kernels_fill((tca_isa)isa, &k) != 0) continue;
         if (k.isa != (tca_isa)isa) report_table(tca_isa_name((tca_isa)isa), "-", "table reports another level");
-        test_table(&k, &ref, src, want, got);
+        test_table(&k, &ref, want, got);
     }
 
     const char *forced = getenv("TCA_ISA");
@@ -232,10 +241,9 @@ int main(void) {
             report_table(forced, "-", "TCA_ISA names an unavailable level but forced_ok says 1");
         printf("TCA_ISA=%s: active level %s (%s)\n", forced, tca_isa_name(active->isa),
                want_isa >= 0 ? "as forced" : "fallback: level not available");
-        test_table(active, &ref, src, want, got);
+        test_table(active, &ref, want, got);
     }
 
-    free(src);
     free(want);
     free(got);
     if (failures) {
