@@ -8,5 +8,6 @@
 #include "tca/models.h"
 #include "tca/model.h"
 #include "tca/context.h"
+#include "tca/sample.h"
 
 #endif
