@@ -9,5 +9,6 @@
 #include "tca/model.h"
 #include "tca/context.h"
 #include "tca/sample.h"
+#include "tca/chat.h"
 
 #endif
