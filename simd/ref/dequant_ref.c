@@ -2,13 +2,13 @@
  * time, in the arithmetic of the format's reference decoder (ggml's dequantize_row_*, and the
  * numpy port in gguf-py's gguf.quants, which tests/kernels/check_dequant_ref.py compares with).
  *
- * Rounding: every product below is exact in f32 (an f16 scale has 11 significant bits, a 6- or
- * 8-bit sub-scale and a quant of at most 6 bits add at most 14 more: < 24), so the only rounding
- * is the final add/subtract of the offset (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K) or the final product for
- * Q3_K/Q6_K scale*quant (d*sc is exact, so (d*sc)*q is one rounding of the exact d*sc*q) and
- * Q8_K (f32 scale). Hence mul-then-add and a fused multiply-add give the same bits here; the
- * simd library is still compiled with -ffp-contract=off so that the reference means exactly
- * what it says. A variant may regroup an exact product but must keep every rounding step.
+ * Rounding: an f16 scale has 11 significant bits (a subnormal f16 is a normal f32), sub-scales
+ * 4 to 8 and quants 2 to 6, so d * sc is always exact in f32 and so is every product here except
+ * Q6_K's (d*sc)*q (up to 25 bits: one rounding of the exact d*sc*q) and Q8_K's (f32 scale). The
+ * only other rounding is the final add/subtract of the offset (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K).
+ * Hence mul-then-add and a fused multiply-add give the same bits here; the simd library is
+ * still compiled with -ffp-contract=off so that the reference means exactly what it says. A
+ * variant may regroup an exact product but must keep every rounding step.
  *
  * Blocks sit at any byte offset inside a file, so fields are read through memcpy rather than
  * through a (possibly misaligned) struct pointer. Element e of a block is written to dst[e]. */
