@@ -2,10 +2,12 @@
  *
  * The result must be bit-identical to the CPU reference (simd/ref/dequant_ref.c), which
  * computes d * (float)q for Q8_0 and d * (float)q + m for Q4_1 in f32 with separate rounding
- * after each operation. nvcc would fuse the multiply-add of Q4_1 into one FMA (one rounding,
- * a different last bit), so the kernels spell the operations with __fmul_rn / __fadd_rn,
- * which the compiler never contracts. The f16 scales are widened with the same integer
- * construction as tca_f16_to_f32 (quant.c), exact for every f16 including subnormals. */
+ * after each operation. For these two types the product is exact (an 11-bit f16 mantissa
+ * times a quant of at most 8 bits fits in f32's 24), so a fused multiply-add would round the
+ * same; the kernels still spell the operations with __fmul_rn / __fadd_rn, which nvcc never
+ * contracts, because the K types (f32 scale products) will need it and the rule should be one.
+ * The f16 scales are widened with the same integer construction as tca_f16_to_f32 (quant.c),
+ * exact for every f16 including subnormals, and NaN payloads kept as the CPU keeps them. */
 #include <stdint.h>
 
 #include "common.cuh"

@@ -98,9 +98,10 @@ static int check_row(const tca_kernels *ref, uint32_t type, int64_t nb, int edge
     tca_status s = tca_cuda_dequant(type, src, n, got);
     if (s != TCA_OK) {
         fprintf(stderr, "FAIL: %s n=%" PRId64 ": %s: %s\n", t->name, n, tca_status_str(s), tca_last_error());
-        fails = 1;
+        free(raw), free(want), free(got);
+        return 1;
     }
-    for (int64_t i = 0; i < n && !fails; i++) {
+    for (int64_t i = 0; i < n; i++) {
         uint32_t w = bits_of(want[i]), g = bits_of(got[i]);
         if (w == g || (is_nan_bits(w) && is_nan_bits(g))) continue;
         if (fails++ < 8)
