@@ -24,4 +24,14 @@ ninja -C "$build"
 meson test -C "$build" --suite kernels --print-errorlogs "$@" || status=$?
 # Show which levels each test exercised (the NEON level must appear under qemu).
 grep -h -E '^(levels tested|neon|TCA_ISA)' "$build/meson-logs/testlog.txt" | sort | uniq -c
+# Also the AArch64 ref and NEON kernels against gguf-py, when a Python with the gguf package is
+# at hand ($PYTHON, default python3): the test above compares NEON with the AArch64 build of
+# ref, this one checks that build of ref itself (other compiler, other flags) independently.
+python=${PYTHON:-python3}
+if "$python" -c 'import gguf, numpy' >/dev/null 2>&1; then
+    "$python" tests/kernels/check_dequant_ref.py "$build/tests/kernels/dequant_cli" \
+        qemu-aarch64 -L /usr/aarch64-linux-gnu || status=1
+else
+    echo "test_arm.sh: $python has no gguf/numpy: AArch64 kernels not checked against gguf-py"
+fi
 exit "${status:-0}"

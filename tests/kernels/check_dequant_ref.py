@@ -7,7 +7,10 @@ bits are compared with gguf.quants.dequantize. The f16 scale fields get finite f
 the whole range, with zero, the smallest subnormal, the largest finite and negative values in
 the first blocks; the quant bytes are uniformly random.
 
-usage: check_dequant_ref.py DEQUANT_CLI   (env TCA_TEST_SEED overrides the seed)
+usage: check_dequant_ref.py DEQUANT_CLI [EXE_WRAPPER...]   (env TCA_TEST_SEED overrides the seed)
+
+EXE_WRAPPER runs a cross-built dequant_cli, e.g. `qemu-aarch64 -L /usr/aarch64-linux-gnu`
+(tools/test_arm.sh uses it to check the AArch64 ref and NEON kernels against gguf-py too).
 """
 import os
 import subprocess
@@ -57,7 +60,10 @@ def make_blocks(rng, qtype):
 
 
 def main():
-    cli = sys.argv[1]
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    cli, wrapper = sys.argv[1], sys.argv[2:]
     seed = int(os.environ.get("TCA_TEST_SEED", "20251129"))
     rng = np.random.default_rng(seed)
     failures = 0
@@ -70,7 +76,7 @@ def main():
             raw.tofile(src_path)
             want = np.ascontiguousarray(dequantize(raw, qtype), dtype=np.float32).reshape(-1)
             for isa in ISAS:
-                r = subprocess.run([cli, isa, str(int(qtype)), src_path, dst_path],
+                r = subprocess.run(wrapper + [cli, isa, str(int(qtype)), src_path, dst_path],
                                    capture_output=True, text=True)
                 if r.returncode == 77:
                     continue
