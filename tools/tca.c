@@ -13,6 +13,9 @@ static const struct {
 } commands[] = {
     {"info", tca_cmd_info, "print a model's architecture, hyperparameters, tensors and vocab"},
     {"tokenize", tca_cmd_tokenize, "print the token ids of a text"},
+    {"run", tca_cmd_run, "complete a prompt, streaming the generated text"},
+    {"ask", tca_cmd_ask, "answer a question about a document in the model's chat template"},
+    {"bench", tca_cmd_bench, "measure prompt and generation speed (llama-bench style)"},
     {"fetch", tca_cmd_fetch, "download a supported model into the cache and print its path"},
 };
 

@@ -40,7 +40,8 @@ static char *default_system(const char *tpl, size_t len) {
     return NULL;
 }
 
-tca_status tca_chat_format(const tca_gguf *g, const char *system, const char *user, char **out, size_t *len) {
+tca_status tca_chat_format(const tca_gguf *g, const char *system, const char *user, char **out, size_t *len,
+                           size_t *plain_off, size_t *plain_len) {
     *out = NULL;
     const char *tpl;
     size_t tlen;
@@ -64,6 +65,9 @@ tca_status tca_chat_format(const tca_gguf *g, const char *system, const char *us
     int n = system ? snprintf(s, need, "<|im_start|>system\n%s<|im_end|>\n<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n",
                               system, user)
                    : snprintf(s, need, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", user);
+    *plain_off = system ? strlen("<|im_start|>system\n") + strlen(system) + strlen("<|im_end|>\n<|im_start|>")
+                        : strlen("<|im_start|>");
+    *plain_len = strlen("user\n") + strlen(user);
     free(dflt);
     *out = s;
     *len = (size_t)n;

@@ -108,3 +108,5 @@ uint64_t tca_context_kv_bytes(const tca_context *c) {
     return (uint64_t)c->pos * (uint64_t)c->hp->n_layer * (uint64_t)c->hp->n_head_kv * (uint64_t)c->hp->head_dim *
            2 * sizeof(tca_f16);
 }
+
+const char *tca_isa_active_name(void) { return tca_isa_name(tca_kernels_active()->isa); }

@@ -19,8 +19,12 @@ extern "C" {
 #endif
 
 /* One system (NULL: the template's default) and one user turn, plus the assistant generation
- * prompt. *out is malloc'ed, NUL-terminated; free() it. */
-tca_status tca_chat_format(const tca_gguf *g, const char *system, const char *user, char **out, size_t *len);
+ * prompt. *out is malloc'ed, NUL-terminated; free() it. [*plain_off, *plain_off + *plain_len) is
+ * the run of ordinary text between the special tokens around the user turn ("user\n" + user), so
+ * that callers can tokenize the user's text without parsing special-token text inside it, exactly
+ * as a tokenizer splitting the whole prompt at the template's special tokens would see it. */
+tca_status tca_chat_format(const tca_gguf *g, const char *system, const char *user, char **out, size_t *len,
+                           size_t *plain_off, size_t *plain_len);
 
 #ifdef __cplusplus
 }

@@ -50,6 +50,9 @@ uint64_t tca_context_kv_bytes(const tca_context *c);      /* bytes of K and V he
 uint64_t tca_context_scratch_bytes(const tca_context *c); /* allocated at creation, all buffers */
 const tca_timings *tca_context_timings(const tca_context *c);
 
+/* Name of the kernel level in use ("avx512", "avx2", "neon", "ref"); TCA_ISA overrides it. */
+const char *tca_isa_active_name(void);
+
 #ifdef __cplusplus
 }
 #endif
