@@ -22,7 +22,7 @@ APT_PACKAGES="build-essential pkg-config meson ninja-build git python3 python3-v
   libopenblas-openmp-dev libsleef-dev libcjson-dev libpcre2-dev
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user clang libclang-rt-14-dev"
 # PyPI packages, pinned: independent references for the tests (GGUF dequantisation, tokenizer).
-PIP_PACKAGES="numpy==2.4.6 gguf==0.19.0 tokenizers==0.23.3"
+PIP_PACKAGES="numpy==2.4.6 gguf==0.19.0 tokenizers==0.23.3 jinja2==3.1.6"
 
 log() { printf '\n== %s\n' "$*" >&2; }
 
@@ -88,7 +88,7 @@ run_tests() {
     add_counts "$(count_meson "$BUILD_DIR/meson-logs/testlog.json")"
 
     log "aarch64 kernel tests under qemu"
-    if tools/test_arm.sh build-arm; then :; else rc=1; fi
+    if with_venv tools/test_arm.sh build-arm; then :; else rc=1; fi
     add_counts "$(count_meson build-arm/meson-logs/testlog.json)"
 
     log "GGUF parser fuzzing (${FUZZ_SECONDS}s, ASan + UBSan)"
