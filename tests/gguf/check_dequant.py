@@ -77,6 +77,10 @@ def main():
         return 2
     dump = sys.argv[1]
     isa = os.environ.get("TCA_ISA", "(best)")
+    p = subprocess.run([dump, "--check-isa"], capture_output=True, text=True)
+    if p.returncode != 0:
+        print(p.stderr.strip())
+        return 77 if p.returncode == 77 else 1
     failures = 0
     checked_types = set()
     with tempfile.TemporaryDirectory() as tmp:

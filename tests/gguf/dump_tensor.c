@@ -1,10 +1,13 @@
 /* dump_tensor MODEL TENSOR OUT [ROW0 [NROWS]]
+ * dump_tensor --check-isa
  *
  * Dequantises rows [ROW0, ROW0 + NROWS) of a tensor (a row: ne[0] elements; default all rows)
  * with the active dispatch table (TCA_ISA selects the level) and writes them to OUT as raw
  * little-endian f32, NROWS x ne[0]. check_dequant.py compares the result with the gguf Python
  * package. Prints "ISA TYPE ne0 ROW0 NROWS" on success. Exit status 77 (skipped) when TCA_ISA
- * asks for a level that this CPU or build lacks, 1 on any error. */
+ * asks for a level that this CPU or build lacks, 1 on any error. --check-isa only checks that,
+ * so that a caller can skip before any work. */
+#include <string.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +16,8 @@
 #include "tca/tca.h"
 
 int main(int argc, char **argv) {
-    if (argc < 4 || argc > 6) {
+    int check_only = argc == 2 && !strcmp(argv[1], "--check-isa");
+    if (!check_only && (argc < 4 || argc > 6)) {
         fprintf(stderr, "usage: dump_tensor MODEL TENSOR OUT [ROW0 [NROWS]]\n");
         return 1;
     }
@@ -23,6 +27,7 @@ int main(int argc, char **argv) {
                 getenv("TCA_ISA"));
         return 77;
     }
+    if (check_only) return 0;
     char path[4096];
     tca_gguf *g = NULL;
     if (tca_model_resolve(argv[1], path, sizeof path) != TCA_OK ||
