@@ -81,18 +81,26 @@ class RefModel:
             y = y + self.weight(name + '.bias')
         return y
 
-    def forward(self, tokens, all_logits=False):
+    def forward(self, tokens, all_logits=False, cache=None):
+        """Logits of the last position (or of every position). cache: None, or a dict that
+        holds the K and V of earlier calls and is extended, so that calls can continue a sequence."""
         T = len(tokens)
         H, G, d = self.n_head, self.n_head_kv, self.head_dim
-        pos = np.arange(T, dtype=np.float64)
+        past = cache['n'] if cache else 0
+        pos = np.arange(past, past + T, dtype=np.float64)
         x = self.weight('token_embd.weight')[np.asarray(tokens)]
-        mask = np.triu(np.full((T, T), -np.inf), 1)
+        mask = np.triu(np.full((T, past + T), -np.inf), past + 1)
         for l in range(self.n_layer):
             p = f'blk.{l}'
             h = self.rmsnorm(x, self.weight(p + '.attn_norm.weight'))
             q = self.rope(self.linear(h, p + '.attn_q').reshape(T, H, d), pos)
             k = self.rope(self.linear(h, p + '.attn_k').reshape(T, G, d), pos)
             v = self.linear(h, p + '.attn_v').reshape(T, G, d)
+            if cache is not None:
+                if l in cache:
+                    k = np.concatenate([cache[l][0], k])
+                    v = np.concatenate([cache[l][1], v])
+                cache[l] = (k, v)
             att = np.empty((T, H, d))
             for hh in range(H):
                 g = hh // (H // G)
@@ -104,19 +112,22 @@ class RefModel:
             gate = self.linear(h, p + '.ffn_gate')
             up = self.linear(h, p + '.ffn_up')
             x = x + self.linear(gate / (1 + np.exp(-gate)) * up, p + '.ffn_down')
+        if cache is not None:
+            cache['n'] = past + T
         x = self.rmsnorm(x if all_logits else x[-1:], self.weight('output_norm.weight'))
         out = 'output.weight' if self.has('output.weight') else 'token_embd.weight'
         logits = x @ self.weight(out).T
         return logits if all_logits else logits[0]
 
     def greedy(self, tokens, n):
-        """Greedy continuation without a KV cache (recomputes the prefix: slow but plain).
-        Returns (ids, margins): margins[i] = top1 - top2 logit at step i."""
-        toks, ids, margins = list(tokens), [], []
+        """Greedy continuation with a KV cache. Returns (ids, margins): margins[i] = top1 - top2
+        logit at step i (small margins are near ties, where rounding may rightly pick either)."""
+        cache = {'n': 0}
+        lg = self.forward(list(tokens), cache=cache)
+        ids, margins = [], []
         for _ in range(n):
-            lg = self.forward(toks)
             top2 = np.argsort(lg)[-2:]
             ids.append(int(top2[1]))
             margins.append(float(lg[top2[1]] - lg[top2[0]]))
-            toks.append(ids[-1])
+            lg = self.forward([ids[-1]], cache=cache)
         return ids, margins
