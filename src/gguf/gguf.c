@@ -314,17 +314,38 @@ static tca_status parse_kv(rd *r, tca_gguf_kv *kv) {
     return TCA_OK;
 }
 
-static tca_status parse_metadata(tca_gguf *g, rd *r) {
-    for (int64_t i = 0; i < g->n_kv; i++) {
-        uint64_t at = r->pos;
+/* Makes room for `need` elements of `elem` bytes in *arr (capacity *cap), zeroing new ones.
+ * Arrays grow with the entries actually parsed rather than with the counts a header claims, so
+ * memory stays proportional to the bytes read. */
+static tca_status grow(void **arr, uint64_t *cap, uint64_t need, size_t elem) {
+    if (need <= *cap) return TCA_OK;
+    uint64_t c = *cap ? *cap * 2 : 16;
+    while (c < need) c *= 2;
+    void *p = realloc(*arr, c * elem);
+    if (!p) return tca_fail(TCA_ERR_NOMEM, "gguf: out of memory for %" PRIu64 " entries", c);
+    memset((uint8_t *)p + *cap * elem, 0, (c - *cap) * elem);
+    *arr = p;
+    *cap = c;
+    return TCA_OK;
+}
+
+static tca_status parse_metadata(tca_gguf *g, rd *r, uint64_t n_kv) {
+    uint64_t cap = 0;
+    for (uint64_t i = 0; i < n_kv; i++) {
+        tca_status s = grow((void **)&g->kv, &cap, i + 1, sizeof *g->kv);
+        if (s) return s;
+        g->n_kv = (int64_t)i + 1; /* counted before parsing, so that free() sees a partial entry */
         tca_gguf_kv *kv = &g->kv[i];
-        tca_status s = parse_kv(r, kv);
+        kv->at = r->pos;
+        s = parse_kv(r, kv);
         if (s) return kv->key ? name_context(s, "key", kv->key) : s;
-        int64_t dup = index_insert(&g->kv_index, i, kv_name_of, g);
-        if (dup >= 0)
-            return tca_fail(TCA_ERR_FORMAT, "gguf: duplicate key '%s' at offset %" PRIu64, kv->key,
-                            at);
     }
+    tca_status s = index_init(&g->kv_index, g->n_kv);
+    if (s) return s;
+    for (int64_t i = 0; i < g->n_kv; i++)
+        if (index_insert(&g->kv_index, i, kv_name_of, g) >= 0)
+            return tca_fail(TCA_ERR_FORMAT, "gguf: duplicate key '%s' at offset %" PRIu64,
+                            g->kv[i].key, g->kv[i].at);
     return TCA_OK;
 }
 
@@ -392,10 +413,13 @@ static tca_status parse_tensor_info(rd *r, tca_tensor_info *t) {
                         "gguf: tensor '%s': ne[0] = %" PRId64
                         " is not a multiple of the %s block size %d",
                         name, t->ne[0], tr->name, tr->block_elems);
-    int64_t row = tca_type_row_bytes(t->type, t->ne[0]);
-    int64_t nbytes = row;
+    /* bytes of one row, computed here with an overflow check (ne[0] may be near INT64_MAX) */
+    int64_t nbytes;
+    if (__builtin_mul_overflow(t->ne[0] / tr->block_elems, (int64_t)tr->block_bytes, &nbytes))
+        return tca_fail(TCA_ERR_FORMAT,
+                        "gguf: tensor '%s' at offset %" PRIu64 ": byte size overflows", name, at);
     for (int d = 1; d < 4; d++)
-        if (row < 0 || __builtin_mul_overflow(nbytes, t->ne[d], &nbytes))
+        if (__builtin_mul_overflow(nbytes, t->ne[d], &nbytes))
             return tca_fail(TCA_ERR_FORMAT,
                             "gguf: tensor '%s' at offset %" PRIu64 ": byte size overflows", name, at);
     t->nbytes = (uint64_t)nbytes;
@@ -450,16 +474,26 @@ static tca_status check_tensor_data(tca_gguf *g) {
     return s;
 }
 
-static tca_status parse_tensors(tca_gguf *g, rd *r) {
-    for (int64_t i = 0; i < g->n_tensors; i++) {
-        uint64_t at = r->pos;
-        tca_status s = parse_tensor_info(r, &g->tensors[i]);
-        if (s) return g->tensors[i].name ? name_context(s, "tensor", g->tensors[i].name) : s;
-        int64_t dup = index_insert(&g->tensor_index, i, tensor_name_of, g);
-        if (dup >= 0)
-            return tca_fail(TCA_ERR_FORMAT, "gguf: duplicate tensor name '%s' at offset %" PRIu64,
-                            g->tensors[i].name, at);
+static tca_status parse_tensors(tca_gguf *g, rd *r, uint64_t n_tensors) {
+    uint64_t cap = 0, at_cap = 0;
+    uint64_t *at = NULL; /* file offset of each tensor info, for messages */
+    tca_status s = TCA_OK;
+    for (uint64_t i = 0; i < n_tensors && !s; i++) {
+        s = grow((void **)&g->tensors, &cap, i + 1, sizeof *g->tensors);
+        if (!s) s = grow((void **)&at, &at_cap, i + 1, sizeof *at);
+        if (s) break;
+        g->n_tensors = (int64_t)i + 1; /* counted before parsing, so that free() sees the name */
+        at[i] = r->pos;
+        s = parse_tensor_info(r, &g->tensors[i]);
+        if (s && g->tensors[i].name) s = name_context(s, "tensor", g->tensors[i].name);
     }
+    if (!s) s = index_init(&g->tensor_index, g->n_tensors);
+    for (int64_t i = 0; i < g->n_tensors && !s; i++)
+        if (index_insert(&g->tensor_index, i, tensor_name_of, g) >= 0)
+            s = tca_fail(TCA_ERR_FORMAT, "gguf: duplicate tensor name '%s' at offset %" PRIu64,
+                         g->tensors[i].name, at[i]);
+    free(at);
+    if (s) return s;
     /* the data section starts at the next multiple of the alignment */
     uint64_t pad = (g->alignment - r->pos % g->alignment) % g->alignment;
     g->data_offset = r->pos + pad;
@@ -514,16 +548,9 @@ static tca_status parse(tca_gguf *g) {
                         "gguf: tensor count %" PRIu64 " at offset 8 exceeds what the remaining %"
                         PRIu64 " bytes can hold",
                         n_tensors, rd_left(&r));
-    g->n_kv = (int64_t)n_kv;
-    g->n_tensors = (int64_t)n_tensors;
-    g->kv = calloc(n_kv ? n_kv : 1, sizeof *g->kv);
-    g->tensors = calloc(n_tensors ? n_tensors : 1, sizeof *g->tensors);
-    if (!g->kv || !g->tensors) return tca_fail(TCA_ERR_NOMEM, "gguf: out of memory for the header");
-    s = index_init(&g->kv_index, g->n_kv);
-    if (!s) s = index_init(&g->tensor_index, g->n_tensors);
-    if (!s) s = parse_metadata(g, &r);
+    s = parse_metadata(g, &r, n_kv);
     if (!s) s = read_alignment(g);
-    if (!s) s = parse_tensors(g, &r);
+    if (!s) s = parse_tensors(g, &r, n_tensors);
     return s;
 }
 

@@ -19,6 +19,7 @@ typedef struct tca_gguf_kv {
     uint64_t n;
     const uint8_t *p;
     uint64_t *str_off;
+    uint64_t at; /* file offset of the entry, for messages */
 } tca_gguf_kv;
 
 /* Open-addressing table from a NUL-terminated name to an index (keys, tensor names).

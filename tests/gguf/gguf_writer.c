@@ -196,6 +196,7 @@ static uint64_t write_tensors(gw *w, gw_fault f) {
         f32->n_dims = 3; f32->ne[0] = f32->ne[1] = f32->ne[2] = UINT64_C(1) << 32; break;
     case GW_BYTES_OVERFLOW: /* 2^62 f32 elements fit an int64, their 2^64 bytes do not */
         f32->ne[0] = f32->ne[1] = UINT64_C(1) << 31; break;
+    case GW_ROW_BYTES_OVERFLOW: f32->ne[0] = UINT64_C(1) << 62; f32->ne[1] = 1; break;
     case GW_TYPE_REMOVED: q8->type = 4; break;
     case GW_TYPE_UNKNOWN: q8->type = 99; break;
     case GW_NE0_NOT_BLOCK: q8->ne[0] = 48; break;

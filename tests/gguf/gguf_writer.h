@@ -69,6 +69,7 @@ typedef enum gw_fault {
     GW_DIM_NEGATIVE,
     GW_ELEM_OVERFLOW,
     GW_BYTES_OVERFLOW,
+    GW_ROW_BYTES_OVERFLOW, /* one row of 2^62 f32: found by the fuzzer (UB in the row size) */
     GW_TYPE_REMOVED,     /* id 4 (Q4_2, removed from GGUF) */
     GW_TYPE_UNKNOWN,     /* id 99 */
     GW_NE0_NOT_BLOCK,

@@ -282,6 +282,7 @@ static const struct {
     {GW_DIM_NEGATIVE, TCA_ERR_FORMAT, "tensor 't.q8_0'", "dimension 1 is -2 (must be positive)"},
     {GW_ELEM_OVERFLOW, TCA_ERR_FORMAT, "tensor 'tok.f32'", "element count overflows"},
     {GW_BYTES_OVERFLOW, TCA_ERR_FORMAT, "tensor 'tok.f32'", "byte size overflows"},
+    {GW_ROW_BYTES_OVERFLOW, TCA_ERR_FORMAT, "tensor 'tok.f32'", "byte size overflows"},
     {GW_TYPE_REMOVED, TCA_ERR_UNSUPPORTED, "tensor 't.q8_0'", "unknown or unsupported type id 4"},
     {GW_TYPE_UNKNOWN, TCA_ERR_UNSUPPORTED, "tensor 't.q8_0'", "unknown or unsupported type id 99"},
     {GW_NE0_NOT_BLOCK, TCA_ERR_FORMAT, "tensor 't.q8_0': ne[0] = 48",
