@@ -28,8 +28,25 @@
  *                    float *out, int64_t ldo)
  *     out[i] = acc[i] / l[i] (zeros when l[i] == 0).
  *
- * d: 64 or 128 in the supported models; kernels handle any d that is a multiple of 16.
- * Variants match `_ref` within a relative error of 1e-5 (exp rounding and summation order). */
+ * d: 64 or 128 in the supported models; kernels handle any d that is a multiple of 16, any nq >= 0,
+ * any segment length n >= 0 (empty segments are allowed) and any nseg >= 0.
+ * Inputs: q, k, v finite and every visible score finite (|scale * q . k| < FLT_MAX); scores of any
+ * magnitude below that are safe (the running max is subtracted before exp). Rows of q, acc and
+ * the state must not alias k or v; acc and acc2 must not overlap.
+ * Alignment: none assumed (rows may start anywhere; ld counts elements).
+ *
+ * Accuracy: exp rounding and summation order differ between variants, so after attn_finish a
+ * variant's output o matches the reference's o_ref per element within
+ *     |o - o_ref| <= (1e-5 + 4 * d * 2^-24 * S) * max |v|
+ * where S = max over the visible keys of scale * sum_k |q_k k_k| (d * 2^-24 * S bounds the
+ * rounding error of one score in any summation order; a score error e moves the softmax weights
+ * by a factor within exp(+-e)) and max |v| is over the visible value rows. For scores of
+ * ordinary size (|s| < 30) the first term dominates. The reference rescales the running state
+ * once per call (two passes: the call's max, then the sums); a variant rescales once per key tile
+ * in which the running max rises, each adding up to ~2^-23 relative error, so a call whose max
+ * rises in hundreds of tiles can exceed the first term (not seen with real attention scores).
+ * attn_merge and attn_finish are bit-identical across variants (per-row scalar expf, then one
+ * multiply, add or divide per element, never fused). */
 #ifndef TCA_SIMD_ATTENTION_H
 #define TCA_SIMD_ATTENTION_H
 

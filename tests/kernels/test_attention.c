@@ -1,0 +1,467 @@
+/* checkasm-style test of the attention kernels (attention.h).
+ *
+ * 1. The reference itself against an independent double-precision softmax(q K^T) V computed
+ *    directly from the segments (so the specification is checked, not only copied).
+ * 2. Every ISA level this build and CPU have against the reference, with the contract's bound
+ *    |o - o_ref| <= (1e-5 + 4 d 2^-24 S) max|v| per row (attention.h), for
+ *    d in {16, 64, 128}, nq in {1, 3, 7, 96}, and the segment lists
+ *      causal      one causal segment, queries at the end of it (prefill chunk: heads x positions)
+ *      unaligned   one causal segment whose pos0 is not a multiple of anything, queries straddling
+ *                  its start (some see 1 key, some none)
+ *      tca         a non-causal prefix (sink + core) + a causal raw range, with empty segments
+ *      decode      all rows at one position (a GQA group), one long non-causal range
+ *      blind       causal segments that start after every query: no row sees a key
+ *      huge_pos    exact scores up to +-2^15 (exp overflows without max subtraction)
+ *      huge_neg    exact scores all near -4096 (exp underflows to 0 without it)
+ *    each run three ways: one call; split-K (the keys cut at a random point, two calls on one
+ *    state); and split + attn_merge of two separate states.
+ *    Rows that see no key must keep m = -inf, l = 0, acc = 0 and finish to 0 exactly.
+ *    attn_merge and attn_finish must be bit-identical to ref.
+ *    Canaries: the padding between acc/out rows (ldacc, ldo > d) and the words after acc, out,
+ *    m and l must be untouched. K/V and q start at odd element offsets (no alignment).
+ * Seed: TCA_TEST_SEED (default fixed), printed at the start and with every failure.
+ * With TCA_ISA set, the active table is tested too. No files, no Python, no threads (qemu). */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "quant.h"
+
+#define CANARY 0x7fc0dea5u
+#define MAXSEG 6
+#define GUARD 16
+
+static uint64_t rng_state, seed;
+static int failures;
+
+static uint64_t rnd(void) { /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double urand(void) { return (double)(rnd() >> 11) * 0x1p-53; } /* [0, 1) */
+static float frand(float a) { return (float)((2.0 * urand() - 1.0) * a); } /* [-a, a) */
+static int64_t irand(int64_t n) { return (int64_t)(rnd() % (uint64_t)n); }
+
+static float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+enum { C_CAUSAL, C_UNALIGNED, C_TCA, C_DECODE, C_BLIND, C_HUGE_POS, C_HUGE_NEG, C_COUNT };
+static const char *const case_names[C_COUNT] = {"causal", "unaligned", "tca", "decode", "blind", "huge_pos", "huge_neg"};
+
+/* One problem: nq query rows against a segment list, plus the buffer geometry. */
+typedef struct {
+    int d, kind, exact;
+    int64_t nq, ldq, ldacc, ldo;
+    float scale;
+    float *q;       /* nq rows, row i at q + i * ldq */
+    int64_t *qpos;  /* nq */
+    tca_f16 *kv;    /* storage of all K and V rows */
+    int nseg;
+    tca_kv_segment seg[MAXSEG];
+    double *bound; /* nq: the contract's error bound per row */
+    int *sees;     /* nq: whether the row sees any key */
+} problem;
+
+static tca_f16 f16_of(float x) { return tca_f32_to_f16(x); }
+
+/* Adds a segment of n rows with row stride ld at *cursor in p->kv; values per p->kind. */
+static void add_segment(problem *p, int64_t n, int64_t pos0, int causal, tca_f16 **cursor) {
+    const int d = p->d;
+    const int64_t ld = d + 16 * irand(3);
+    tca_f16 *k = *cursor + irand(16), *v = k + n * ld + 8 + irand(16);
+    *cursor = v + n * ld + 16;
+    for (int64_t j = 0; j < n; j++)
+        for (int c = 0; c < d; c++) {
+            float kx, vx = frand(2.0f);
+            if (p->exact) /* small integers: q . k is exact in f32 */
+                kx = (float)(irand(5) - 2);
+            else
+                kx = frand(1.0f);
+            if (p->kind == C_HUGE_NEG && c == 0) kx = 8.0f;
+            k[j * ld + c] = f16_of(kx);
+            v[j * ld + c] = f16_of(vx);
+        }
+    p->seg[p->nseg++] = (tca_kv_segment){k, v, n, ld, pos0, causal};
+}
+
+/* Query positions: rows are heads x positions (prefill) or one position for all rows. */
+static void set_positions(problem *p, int64_t first, int one_position) {
+    const int64_t npos = one_position ? 1 : (p->nq >= 32 ? 32 : p->nq);
+    for (int64_t i = 0; i < p->nq; i++) p->qpos[i] = first + i % npos;
+}
+
+static void make_problem(problem *p, int kind, int d, int64_t nq) {
+    memset(p, 0, sizeof *p);
+    p->kind = kind;
+    p->d = d;
+    p->nq = nq;
+    p->exact = kind == C_HUGE_POS || kind == C_HUGE_NEG;
+    p->scale = p->exact ? 0.125f : 1.0f / sqrtf((float)d);
+    p->ldq = d + irand(5);
+    p->ldacc = d + irand(17);
+    p->ldo = d + irand(17);
+    p->q = malloc((size_t)(nq * p->ldq + 16) * sizeof *p->q);
+    p->qpos = malloc((size_t)nq * sizeof *p->qpos);
+    p->kv = malloc((size_t)2 * 1400 * (d + 32) * sizeof *p->kv + 4096);
+    tca_f16 *cur = p->kv;
+    float *q = p->q + 1; /* odd offset: no alignment */
+    for (int64_t i = 0; i < nq; i++)
+        for (int c = 0; c < d; c++) {
+            float x = frand(kind == C_DECODE ? 4.0f : 2.0f);
+            if (p->exact) x = (float)(irand(17) - 8) * 64.0f; /* |q . k| <= 128 * 512 * 2 */
+            if (kind == C_HUGE_NEG) x = c == 0 ? -4096.0f : (float)(irand(5) - 2);
+            q[i * p->ldq + c] = x;
+        }
+    p->q = q;
+    switch (kind) {
+    case C_CAUSAL: { /* keys 0..L-1, queries at the last positions */
+        const int64_t L = 40 + irand(260);
+        add_segment(p, L, 0, 1, &cur);
+        set_positions(p, L - (nq >= 32 ? 32 : nq) - irand(3), 0);
+        break;
+    }
+    case C_UNALIGNED: { /* pos0 odd, queries straddle the start */
+        const int64_t pos0 = 1000 + 2 * irand(50) + 1, L = 20 + irand(150);
+        add_segment(p, L, pos0, 1, &cur);
+        set_positions(p, pos0 - 3 - irand(4), 0);
+        break;
+    }
+    case C_TCA: { /* empty, sink+core prefix, empty, raw range ending at the queries */
+        const int64_t P = 30 + irand(200), R = 10 + irand(120), pos0 = 5000 + irand(999);
+        add_segment(p, 0, 0, 0, &cur);
+        add_segment(p, P, 0, 0, &cur);
+        add_segment(p, 0, 77, 1, &cur);
+        add_segment(p, R, pos0, 1, &cur);
+        set_positions(p, pos0 + R - (nq >= 32 ? 32 : nq) + irand(2), 0);
+        break;
+    }
+    case C_DECODE: { /* one position, one long range (many tiles) */
+        const int64_t L = 700 + irand(700);
+        add_segment(p, L, 0, 1, &cur);
+        set_positions(p, L - 1 + irand(3), 1);
+        break;
+    }
+    case C_BLIND: { /* every segment starts after every query */
+        add_segment(p, 50, 4000, 1, &cur);
+        add_segment(p, 0, 0, 0, &cur);
+        add_segment(p, 70, 9000, 1, &cur);
+        set_positions(p, 3000 + irand(100), 0);
+        break;
+    }
+    default: { /* huge scores: a causal segment plus a non-causal one */
+        add_segment(p, 30 + irand(60), 0, 0, &cur);
+        const int64_t L = 60 + irand(100);
+        add_segment(p, L, 100, 1, &cur);
+        set_positions(p, 100 + L - (nq >= 32 ? 32 : nq), 0);
+        break;
+    }
+    }
+}
+
+static void free_problem(problem *p) {
+    free(p->bound);
+    free(p->sees);
+    free(p->q - 1);
+    free(p->qpos);
+    free(p->kv);
+}
+
+/* Per row: the bound scale of the contract and whether the row sees any key. */
+static void row_bounds(const problem *p, int64_t i, double *bound, int *sees) {
+    double S = 0.0, V = 0.0;
+    *sees = 0;
+    for (int g = 0; g < p->nseg; g++) {
+        const tca_kv_segment *s = &p->seg[g];
+        for (int64_t j = 0; j < s->n; j++) {
+            if (s->causal && s->pos0 + j > p->qpos[i]) break;
+            *sees = 1;
+            double a = 0.0;
+            for (int c = 0; c < p->d; c++) {
+                a += fabs((double)p->q[i * p->ldq + c] * tca_f16_to_f32(s->k[j * s->ld + c]));
+                const double vv = fabs((double)tca_f16_to_f32(s->v[j * s->ld + c]));
+                V = vv > V ? vv : V;
+            }
+            a *= p->scale;
+            S = a > S ? a : S;
+        }
+    }
+    if (p->exact) S = 0.0; /* scores are exact: no rounding to bound */
+    *bound = (1e-5 + 4.0 * p->d * 0x1p-24 * S) * V;
+}
+
+/* Direct double-precision attention of row i: out[c] = sum_j w_j v_j[c] / sum_j w_j. */
+static void direct_row(const problem *p, int64_t i, double *out) {
+    double mx = -INFINITY;
+    for (int pass = 0; pass < 2; pass++) {
+        double l = 0.0;
+        if (pass == 1)
+            for (int c = 0; c < p->d; c++) out[c] = 0.0;
+        for (int g = 0; g < p->nseg; g++) {
+            const tca_kv_segment *s = &p->seg[g];
+            for (int64_t j = 0; j < s->n; j++) {
+                if (s->causal && s->pos0 + j > p->qpos[i]) break;
+                double sc = 0.0;
+                for (int c = 0; c < p->d; c++) sc += (double)p->q[i * p->ldq + c] * tca_f16_to_f32(s->k[j * s->ld + c]);
+                sc *= p->scale;
+                if (pass == 0) {
+                    mx = sc > mx ? sc : mx;
+                    continue;
+                }
+                const double w = exp(sc - mx);
+                l += w;
+                for (int c = 0; c < p->d; c++) out[c] += w * tca_f16_to_f32(s->v[j * s->ld + c]);
+            }
+        }
+        if (pass == 1 && l > 0)
+            for (int c = 0; c < p->d; c++) out[c] /= l;
+    }
+}
+
+/* State buffers with canaries: m, l: nq + GUARD; acc: nq * ldacc + GUARD; out likewise. */
+typedef struct { uint32_t *m, *l, *acc, *out; } state;
+
+static void state_alloc(state *s, const problem *p) {
+    s->m = malloc((size_t)(p->nq + GUARD) * 4);
+    s->l = malloc((size_t)(p->nq + GUARD) * 4);
+    s->acc = malloc((size_t)(p->nq * p->ldacc + GUARD) * 4);
+    s->out = malloc((size_t)(p->nq * p->ldo + GUARD) * 4);
+}
+
+static void state_reset(state *s, const problem *p) {
+    for (int64_t i = 0; i < p->nq + GUARD; i++) s->m[i] = s->l[i] = CANARY;
+    for (int64_t i = 0; i < p->nq * p->ldacc + GUARD; i++) s->acc[i] = CANARY;
+    for (int64_t i = 0; i < p->nq * p->ldo + GUARD; i++) s->out[i] = CANARY;
+    for (int64_t i = 0; i < p->nq; i++) {
+        s->m[i] = f2u(-INFINITY);
+        s->l[i] = 0;
+        for (int c = 0; c < p->d; c++) s->acc[i * p->ldacc + c] = 0;
+    }
+}
+
+static void state_free(state *s) {
+    free(s->m);
+    free(s->l);
+    free(s->acc);
+    free(s->out);
+}
+
+static void report(const char *isa, const problem *p, const char *mode, const char *what) {
+    failures++;
+    if (failures <= 30)
+        fprintf(stderr, "FAIL %s %s d=%d nq=%" PRId64 " %s: %s (seed %" PRIu64 ", replay with TCA_TEST_SEED=%" PRIu64 ")\n",
+                isa, case_names[p->kind], p->d, p->nq, mode, what, seed, seed);
+}
+
+/* Checks the canaries of a state: returns 0 when intact. */
+static int check_canaries(const char *isa, const problem *p, const char *mode, const state *s) {
+    char msg[128];
+    for (int64_t i = p->nq; i < p->nq + GUARD; i++)
+        if (s->m[i] != CANARY || s->l[i] != CANARY) {
+            snprintf(msg, sizeof msg, "wrote m or l past row %" PRId64, p->nq);
+            report(isa, p, mode, msg);
+            return 1;
+        }
+    for (int64_t i = 0; i < p->nq * p->ldacc + GUARD; i++)
+        if ((i >= p->nq * p->ldacc || i % p->ldacc >= p->d) && s->acc[i] != CANARY) {
+            snprintf(msg, sizeof msg, "wrote acc word %" PRId64 " outside the rows (ldacc %" PRId64 ")", i, p->ldacc);
+            report(isa, p, mode, msg);
+            return 1;
+        }
+    for (int64_t i = 0; i < p->nq * p->ldo + GUARD; i++)
+        if ((i >= p->nq * p->ldo || i % p->ldo >= p->d) && s->out[i] != CANARY) {
+            snprintf(msg, sizeof msg, "wrote out word %" PRId64 " outside the rows (ldo %" PRId64 ")", i, p->ldo);
+            report(isa, p, mode, msg);
+            return 1;
+        }
+    return 0;
+}
+
+/* The segment list cut at a random key: list a gets the keys before the cut, b the rest. */
+static void split_segments(const problem *p, tca_kv_segment *a, int *na, tca_kv_segment *b, int *nb) {
+    int64_t total = 0;
+    for (int g = 0; g < p->nseg; g++) total += p->seg[g].n;
+    int64_t cut = total ? irand(total + 1) : 0;
+    *na = *nb = 0;
+    for (int g = 0; g < p->nseg; g++) {
+        const tca_kv_segment s = p->seg[g];
+        if (cut >= s.n) {
+            a[(*na)++] = s;
+            cut -= s.n;
+        } else if (cut <= 0) {
+            b[(*nb)++] = s;
+        } else {
+            a[(*na)++] = (tca_kv_segment){s.k, s.v, cut, s.ld, s.pos0, s.causal};
+            b[(*nb)++] = (tca_kv_segment){s.k + cut * s.ld, s.v + cut * s.ld, s.n - cut, s.ld, s.pos0 + cut, s.causal};
+            cut = 0;
+        }
+    }
+}
+
+enum { M_WHOLE, M_SPLIT, M_MERGE, M_COUNT };
+static const char *const mode_names[M_COUNT] = {"one call", "split-K", "split+merge"};
+
+/* Runs one mode with table k into s (state and finished output). */
+static void run_mode(const tca_kernels *k, const problem *p, int mode, state *s, state *s2,
+                     const tca_kv_segment *a, int na, const tca_kv_segment *b, int nb) {
+    float *m = (float *)s->m, *l = (float *)s->l, *acc = (float *)s->acc;
+    state_reset(s, p);
+    if (mode == M_WHOLE) {
+        k->attn_accum(p->q, p->ldq, p->nq, p->qpos, p->seg, p->nseg, p->d, p->scale, m, l, acc, p->ldacc);
+    } else if (mode == M_SPLIT) {
+        k->attn_accum(p->q, p->ldq, p->nq, p->qpos, a, na, p->d, p->scale, m, l, acc, p->ldacc);
+        k->attn_accum(p->q, p->ldq, p->nq, p->qpos, b, nb, p->d, p->scale, m, l, acc, p->ldacc);
+    } else {
+        state_reset(s2, p);
+        k->attn_accum(p->q, p->ldq, p->nq, p->qpos, a, na, p->d, p->scale, m, l, acc, p->ldacc);
+        k->attn_accum(p->q, p->ldq, p->nq, p->qpos, b, nb, p->d, p->scale, (float *)s2->m, (float *)s2->l,
+                      (float *)s2->acc, p->ldacc);
+        k->attn_merge(p->nq, p->d, m, l, acc, p->ldacc, (const float *)s2->m, (const float *)s2->l,
+                      (const float *)s2->acc, p->ldacc);
+    }
+    k->attn_finish(p->nq, p->d, l, acc, p->ldacc, (float *)s->out, p->ldo);
+}
+
+/* Compares a finished state with the reference output; checks empty rows exactly. */
+static void compare(const char *isa, const problem *p, const char *mode, const state *s, const state *ref,
+                    double *worst) {
+    if (check_canaries(isa, p, mode, s)) return;
+    char msg[200];
+    for (int64_t i = 0; i < p->nq; i++) {
+        const double bound = p->bound[i];
+        const int sees = p->sees[i];
+        const float *o = (const float *)s->out + i * p->ldo, *r = (const float *)ref->out + i * p->ldo;
+        if (!sees) {
+            int bad = s->m[i] != f2u(-INFINITY) || s->l[i] != 0;
+            for (int c = 0; c < p->d; c++) bad |= s->acc[i * p->ldacc + c] != 0 || f2u(o[c]) != 0;
+            if (bad) {
+                snprintf(msg, sizeof msg, "row %" PRId64 " sees no key but its state or output changed (m %g l %g)",
+                         i, u2f(s->m[i]), u2f(s->l[i]));
+                report(isa, p, mode, msg);
+                return;
+            }
+            continue;
+        }
+        for (int c = 0; c < p->d; c++) {
+            const double e = fabs((double)o[c] - r[c]);
+            if (!(e <= bound)) { /* also catches NaN */
+                snprintf(msg, sizeof msg, "out[%" PRId64 "][%d] = %.9g, ref %.9g: error %.3g > bound %.3g",
+                         i, c, o[c], r[c], e, bound);
+                report(isa, p, mode, msg);
+                return;
+            }
+            if (bound > 0 && e / bound > *worst) *worst = e / bound;
+        }
+    }
+}
+
+/* The reference against the direct double computation (bound as for variants, the double result
+ * standing in for the reference). */
+static void check_ref_direct(const tca_kernels *ref, const problem *p, state *s, double *worst) {
+    run_mode(ref, p, M_WHOLE, s, NULL, NULL, 0, NULL, 0);
+    if (check_canaries("ref", p, "vs double", s)) return;
+    double *want = malloc((size_t)p->d * sizeof *want);
+    char msg[200];
+    for (int64_t i = 0; i < p->nq; i++) {
+        const double bound = p->bound[i];
+        if (!p->sees[i]) continue; /* checked exactly in compare() */
+        direct_row(p, i, want);
+        const float *o = (const float *)s->out + i * p->ldo;
+        for (int c = 0; c < p->d; c++) {
+            const double e = fabs(o[c] - want[c]);
+            if (!(e <= bound)) {
+                snprintf(msg, sizeof msg, "ref out[%" PRId64 "][%d] = %.9g, double %.9g: error %.3g > bound %.3g",
+                         i, c, o[c], want[c], e, bound);
+                report("ref", p, "vs double", msg);
+                free(want);
+                return;
+            }
+            if (bound > 0 && e / bound > *worst) *worst = e / bound;
+        }
+    }
+    free(want);
+}
+
+static const int dims[] = {16, 64, 128};
+static const int64_t nqs[] = {1, 3, 7, 96};
+
+/* All problems for the tables in tabs[0..ntab) (tabs[0] is ref). */
+static void run_all(const tca_kernels *tabs, int ntab, const char *const *names) {
+    double worst_ref = 0.0, worst[8] = {0};
+    int cases = 0;
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++)
+        for (size_t qi = 0; qi < sizeof nqs / sizeof nqs[0]; qi++)
+            for (int kind = 0; kind < C_COUNT; kind++) {
+                problem p;
+                make_problem(&p, kind, dims[di], nqs[qi]);
+                p.bound = malloc((size_t)p.nq * sizeof *p.bound);
+                p.sees = malloc((size_t)p.nq * sizeof *p.sees);
+                for (int64_t i = 0; i < p.nq; i++) row_bounds(&p, i, &p.bound[i], &p.sees[i]);
+                state ref_out, s, s2;
+                state_alloc(&ref_out, &p);
+                state_alloc(&s, &p);
+                state_alloc(&s2, &p);
+                tca_kv_segment a[MAXSEG], b[MAXSEG];
+                int na, nb;
+                split_segments(&p, a, &na, b, &nb);
+                check_ref_direct(&tabs[0], &p, &ref_out, &worst_ref);
+                for (int t = 0; t < ntab; t++)
+                    for (int mode = 0; mode < M_COUNT; mode++) {
+                        if (t == 0 && mode == M_WHOLE) continue;
+                        run_mode(&tabs[t], &p, mode, &s, &s2, a, na, b, nb);
+                        compare(names[t], &p, mode_names[mode], &s, &ref_out, &worst[t]);
+                        cases++;
+                    }
+                state_free(&ref_out);
+                state_free(&s);
+                state_free(&s2);
+                free_problem(&p);
+            }
+    printf("ref vs double: worst error %.3f of the bound\n", worst_ref);
+    for (int t = 0; t < ntab; t++) printf("%s vs ref: worst error %.3f of the bound\n", names[t], worst[t]);
+    printf("%d runs\n", cases);
+}
+
+int main(void) {
+    const char *env_seed = getenv("TCA_TEST_SEED");
+    seed = env_seed && *env_seed ? strtoull(env_seed, NULL, 10) : 20251129u;
+    rng_state = seed;
+    printf("test_attention: seed %" PRIu64 "\n", seed);
+
+    tca_kernels tabs[TCA_ISA_COUNT + 1];
+    const char *names[TCA_ISA_COUNT + 1];
+    int ntab = 0;
+    if (tca_kernels_fill(TCA_ISA_REF, &tabs[0]) != 0 || !tabs[0].attn_accum || !tabs[0].attn_merge ||
+        !tabs[0].attn_finish) {
+        fprintf(stderr, "FAIL: no reference attention kernels\n");
+        return 1;
+    }
+    names[ntab++] = "ref";
+    printf("levels tested:");
+    for (int isa = TCA_ISA_REF + 1; isa < TCA_ISA_COUNT; isa++) {
+        if (tca_kernels_fill((tca_isa)isa, &tabs[ntab]) != 0) continue;
+        if (tabs[ntab].attn_merge != tabs[0].attn_merge || tabs[ntab].attn_finish != tabs[0].attn_finish)
+            printf(" (%s has its own merge/finish: compared through the outputs)", tca_isa_name((tca_isa)isa));
+        names[ntab++] = tca_isa_name((tca_isa)isa);
+        printf(" %s", tca_isa_name((tca_isa)isa));
+    }
+    printf(" (others not built or not on this CPU)\n");
+    const char *forced = getenv("TCA_ISA");
+    if (forced && *forced) {
+        tabs[ntab] = *tca_kernels_active();
+        names[ntab++] = "active";
+        printf("TCA_ISA=%s: active level %s%s\n", forced, tca_isa_name(tabs[ntab - 1].isa),
+               tca_kernels_isa_forced_ok() ? "" : " (fallback: level not available)");
+    }
+    run_all(tabs, ntab, names);
+    if (failures) {
+        fprintf(stderr, "%d failure(s); seed %" PRIu64 "\n", failures, seed);
+        return 1;
+    }
+    printf("all within bounds\n");
+    return 0;
+}
