@@ -1,8 +1,11 @@
 /* NEON level: overrides the table entries that have a NEON variant; the rest stay ref. */
+#include "arm/attention_neon.h"
 #include "arm/dequant_neon.h"
 #include "kernels.h"
 
 void tca_kernels_upgrade_neon(tca_kernels *k) {
+    tca_attention_register_neon(k);
+    tca_elementwise_register_neon(k);
     k->dequant[TCA_TYPE_F16] = tca_dequant_f16_neon;
     k->dequant[TCA_TYPE_Q4_0] = tca_dequant_q4_0_neon;
     k->dequant[TCA_TYPE_Q4_1] = tca_dequant_q4_1_neon;
