@@ -41,29 +41,32 @@ static inline void tca_qgemm_drive(const tca_tile_set *ts, int64_t rchunk, const
     }
 }
 
-/* Declares the eight tiles (R, M) in {(1,1), (4,1), (1,2), (2,2), (1,3), (2,3), (1,4), (2,4)} of
- * BODY(R, M, w, ws, x, xs, y, ldy, n) (an always-inline function) and a tile set `name`. */
+/* Declares the tiles (1, M) for M <= 4, (4, 1), and (RW, M) for 2 <= M <= MMAX of
+ * BODY(R, M, w, ws, x, xs, y, ldy, n) (an always-inline function), and a tile set `name` that
+ * uses (4, 1) for M = 1 (decode: four weight streams in flight) and RW x M (RW = 1 or 2,
+ * MMAX = 3 or 4) otherwise: the register budget decides RW and MMAX per ISA and type. */
 #define TCA_TILE_FN(name, BODY, R, M)                                                              \
     static void name##_##R##x##M(const uint8_t *w, size_t ws, const uint8_t *x, size_t xs,         \
                                  float *y, int64_t ldy, int64_t n) {                               \
         BODY(R, M, w, ws, x, xs, y, ldy, n);                                                       \
     }
-#define TCA_TILE_SET(name, BODY)                                                                   \
+#define TCA_TILE_SET_RM(name, BODY, RW, MMAX)                                                      \
     TCA_TILE_FN(name, BODY, 1, 1)                                                                  \
     TCA_TILE_FN(name, BODY, 4, 1)                                                                  \
     TCA_TILE_FN(name, BODY, 1, 2)                                                                  \
-    TCA_TILE_FN(name, BODY, 2, 2)                                                                  \
     TCA_TILE_FN(name, BODY, 1, 3)                                                                  \
-    TCA_TILE_FN(name, BODY, 2, 3)                                                                  \
     TCA_TILE_FN(name, BODY, 1, 4)                                                                  \
+    TCA_TILE_FN(name, BODY, 2, 2)                                                                  \
+    TCA_TILE_FN(name, BODY, 2, 3)                                                                  \
     TCA_TILE_FN(name, BODY, 2, 4)                                                                  \
     static const tca_tile_set name = {                                                             \
         .t = {{name##_1x1, name##_1x2, name##_1x3, name##_1x4},                                    \
               {NULL, name##_2x2, name##_2x3, name##_2x4},                                          \
               {NULL, NULL, NULL, NULL},                                                            \
               {name##_4x1, NULL, NULL, NULL}},                                                     \
-        .rmax = {4, 2, 2, 2},                                                                      \
-        .mmax = 4,                                                                                 \
+        .rmax = {4, RW, RW, RW},                                                                   \
+        .mmax = MMAX,                                                                              \
     };
+#define TCA_TILE_SET(name, BODY) TCA_TILE_SET_RM(name, BODY, 2, 4)
 
 #endif

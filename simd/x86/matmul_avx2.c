@@ -260,7 +260,7 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int i = 0; i < M; i++) acc[r][i] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n / TCA_QK_K; b++) {
         const uint8_t *blk[4];
-        __m256i sc[4], mins[4], isum[4][4];
+        __m256i sc[4], mins[4], isum[4][4], sc6lo[4], sc6hi[4];
         UNROLL for (int r = 0; r < R; r++) {
             blk[r] = w + (size_t)r * ws + (size_t)b * wb;
             if (t == TCA_TYPE_Q6_K) {
@@ -268,6 +268,12 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
                 const __m128i s8 = _mm_loadu_si128((const __m128i *)(blk[r] + offsetof(tca_block_q6_K, scales)));
                 sc[r] = _mm256_cvtepi8_epi16(s8);
                 mins[r] = sc[r]; /* kept for the -32 offset: sum_g sc_g bsum_g */
+                /* scales 0..7 and 8..15 as int32 lanes holding the scale in both 16-bit halves,
+                 * so one vpermd gives a chunk's two sub-block scales as 16-bit lanes */
+                const __m256i lo32 = _mm256_cvtepi8_epi32(s8), hi32 = _mm256_cvtepi8_epi32(_mm_srli_si128(s8, 8));
+                const __m256i low16 = _mm256_set1_epi32(0xffff);
+                sc6lo[r] = _mm256_or_si256(_mm256_and_si256(lo32, low16), _mm256_slli_epi32(lo32, 16));
+                sc6hi[r] = _mm256_or_si256(_mm256_and_si256(hi32, low16), _mm256_slli_epi32(hi32, 16));
             } else {
                 q4k_scales(blk[r] + (t == TCA_TYPE_Q4_K ? offsetof(tca_block_q4_K, scales) : offsetof(tca_block_q5_K, scales)),
                            &sc[r], &mins[r]);
@@ -289,11 +295,10 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
                     u[r][3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
                     /* chunk k = 4h + s covers sub-blocks 2k (low 128 bits) and 2k + 1 (high) */
-                    UNROLL for (int s = 0; s < 4; s++) {
-                        const int k = 4 * h + s;
-                        scv[r][s] = _mm256_set_m128i(_mm_set1_epi16((short)((const int8_t *)(blk[r] + offsetof(tca_block_q6_K, scales)))[2 * k + 1]),
-                                                     _mm_set1_epi16((short)((const int8_t *)(blk[r] + offsetof(tca_block_q6_K, scales)))[2 * k]));
-                    }
+                    UNROLL for (int s = 0; s < 4; s++)
+                        scv[r][s] = _mm256_permutevar8x32_epi32(h ? sc6hi[r] : sc6lo[r],
+                                                                _mm256_setr_epi32(2 * s, 2 * s, 2 * s, 2 * s, 2 * s + 1,
+                                                                                  2 * s + 1, 2 * s + 1, 2 * s + 1));
                 }
                 UNROLL for (int s = 0; s < 4; s++) UNROLL for (int i = 0; i < M; i++) {
                     const __m256i a = _mm256_loadu_si256(
@@ -355,9 +360,9 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
 #define Q4_K_BODY(R, M, ...) k_tile(TCA_TYPE_Q4_K, R, M, __VA_ARGS__)
 #define Q5_K_BODY(R, M, ...) k_tile(TCA_TYPE_Q5_K, R, M, __VA_ARGS__)
 #define Q6_K_BODY(R, M, ...) k_tile(TCA_TYPE_Q6_K, R, M, __VA_ARGS__)
-TCA_TILE_SET(tiles_q4_K, Q4_K_BODY)
-TCA_TILE_SET(tiles_q5_K, Q5_K_BODY)
-TCA_TILE_SET(tiles_q6_K, Q6_K_BODY)
+TCA_TILE_SET_RM(tiles_q4_K, Q4_K_BODY, 1, 4)
+TCA_TILE_SET_RM(tiles_q5_K, Q5_K_BODY, 1, 4)
+TCA_TILE_SET_RM(tiles_q6_K, Q6_K_BODY, 1, 4)
 
 /* ---- F32 / F16 weights, F32 activations -------------------------------------------------- */
 
