@@ -18,21 +18,21 @@ import numpy as np
 import gguf
 from gguf.quants import dequantize
 
-# (tensor, first row, row count or None for the rest); ranges near the end of big tensors too,
-# so that offsets far into the mapping are exercised.
+# (tensor, first row (negative: counted from the end), row count or None for the rest); ranges
+# at the end of big tensors too, so that offsets far into the mapping are exercised.
 CHECKS = {
     "smollm2": [  # Q8_0, Q4_1, F32
         ("token_embd.weight", 0, 64),
-        ("token_embd.weight", 49152 - 16, 16),
+        ("token_embd.weight", -16, 16),
         ("blk.0.attn_q.weight", 0, None),
         ("blk.0.ffn_down.weight", 0, None),
-        ("blk.29.ffn_up.weight", 1500, None),
+        ("blk.29.ffn_up.weight", -36, None),
         ("output_norm.weight", 0, None),
         ("blk.0.attn_norm.weight", 0, None),
     ],
     "qwen2.5-0.5b": [  # Q5_0, Q8_0, Q6_K, Q4_K, F32
         ("token_embd.weight", 0, 32),
-        ("token_embd.weight", 151936 - 32, 32),
+        ("token_embd.weight", -32, 32),
         ("output.weight", 0, 32),
         ("blk.0.attn_v.weight", 0, None),
         ("blk.0.ffn_down.weight", 0, 128),
@@ -41,8 +41,8 @@ CHECKS = {
     ],
     "qwen2.5-1.5b": [  # Q4_K, Q6_K, F32
         ("token_embd.weight", 0, 32),
-        ("token_embd.weight", 151936 - 32, 32),
-        ("output.weight", 151936 - 16, 16),
+        ("token_embd.weight", -32, 32),
+        ("output.weight", -16, 16),
         ("blk.0.ffn_down.weight", 0, 64),
         ("blk.0.attn_k.bias", 0, None),
     ],
@@ -102,6 +102,8 @@ def main():
                     failures += 1
                     continue
                 rows = int(np.prod([int(x) for x in t.shape[1:]], dtype=np.int64))
+                if row0 < 0:
+                    row0 += rows
                 n = rows - row0 if nrows is None else nrows
                 out_path = os.path.join(tmp, "out.f32")
                 p = subprocess.run([dump, path, name, out_path, str(row0), str(n)],
