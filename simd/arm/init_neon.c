@@ -1,6 +1,7 @@
 /* NEON level: overrides the table entries that have a NEON variant; the rest stay ref. */
 #include "arm/attention_neon.h"
 #include "arm/dequant_neon.h"
+#include "arm/matmul_neon.h"
 #include "kernels.h"
 
 void tca_kernels_upgrade_neon(tca_kernels *k) {
@@ -14,4 +15,5 @@ void tca_kernels_upgrade_neon(tca_kernels *k) {
     k->dequant[TCA_TYPE_Q4_K] = tca_dequant_q4_K_neon;
     k->dequant[TCA_TYPE_Q5_K] = tca_dequant_q5_K_neon;
     k->dequant[TCA_TYPE_Q6_K] = tca_dequant_q6_K_neon;
+    tca_matmul_neon_register(k->quantize_act, k->qgemm);
 }
