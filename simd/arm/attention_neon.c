@@ -54,6 +54,19 @@ static void load_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d, ti
         for (int c0 = 0; c0 < d; c0 += 4) vst1q_f32(t->v + j * d + c0, load_f16x4(s->v + (j0 + j) * s->ld + c0));
 }
 
+/* Asks for the K and V rows [j0, j0 + nk) of the next tile while this one is computed: decode is
+ * one pass over the cache, and without it each tile's loads would start only once the previous
+ * tile's arithmetic ended. */
+static void prefetch_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d) {
+    for (int64_t j = j0; j < j0 + nk; j++) {
+        const tca_f16 *k = s->k + j * s->ld, *v = s->v + j * s->ld;
+        for (int c = 0; c < d; c += 32) { /* one 64-byte line per 32 halves */
+            __builtin_prefetch(k + c);
+            __builtin_prefetch(v + c);
+        }
+    }
+}
+
 /* p[r][0..BK) = q_r . k_j (unscaled) for R rows; d is a multiple of 16, so of 4. */
 static inline __attribute__((always_inline)) void scores(const float *q, int64_t ldq, const float *kt,
                                                          int d, float *p, const int R) {
@@ -165,6 +178,7 @@ void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t 
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
             load_tile(s, j0, nk, d, &t);
+            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
             /* the tile as a segment of its own, for the per-row visible counts */
             const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
             for (int64_t i0 = 0; i0 < nq; i0 += RS) {

@@ -1,6 +1,6 @@
 /* Attention throughput per ISA level (a benchmark, not a test).
  *
- *   bench_attention [TRIALS]      (default 3; best of TRIALS per row)
+ *   bench_attention [TRIALS [prefill|decode]]   (default 3, both; best of TRIALS per row)
  *
  * Prefill: one KV head, causal, L = 2048 and 8192 keys and queries, in the driver's shape: query
  * chunks of 32 positions x the GQA group (d = 64 with 3 query heads per KV head, SmolLM2; d = 128
@@ -200,51 +200,43 @@ static double decode_rate(const tca_kernels *k, problem *p, tca_f16 *const *hk, 
     return best;
 }
 
-int main(int argc, char **argv) {
-    const int trials = argc > 1 ? atoi(argv[1]) : 3;
-    if (trials <= 0) {
-        fprintf(stderr, "bench_attention: TRIALS must be >= 1\n");
-        return 2;
-    }
-    char machine[128];
-    cpu_name(machine, sizeof machine);
-    tca_kernels levels[TCA_ISA_COUNT];
-    int have[TCA_ISA_COUNT];
-    for (int i = 0; i < TCA_ISA_COUNT; i++) have[i] = tca_kernels_fill((tca_isa)i, &levels[i]) == 0;
-    printf("bench_attention: %s, commit %s, 1 thread, best of %d\n", machine, TCA_BENCH_COMMIT, trials);
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("fma")) printf("FMA peak, 1 thread: AVX2 %.1f GFLOP/s", peak_avx2());
-    if (__builtin_cpu_supports("avx512f")) printf(", AVX-512 %.1f GFLOP/s", peak_avx512());
-    printf("\n");
-#endif
+static const struct { int d, heads; const char *model; } cfg[] = {{64, 3, "SmolLM2"}, {128, 6, "Qwen2.5-1.5B"}};
 
-    static const struct { int d, heads; const char *model; } cfg[] = {{64, 3, "SmolLM2"}, {128, 6, "Qwen2.5-1.5B"}};
+typedef struct { /* what every table row needs */
+    const tca_kernels *levels;
+    const int *have;
+    int trials;
+    const char *machine;
+    char (*json)[400];
+    int njson;
+} bench;
+
+static void bench_prefill(bench *b) {
     static const int64_t Ls[] = {2048, 8192};
-    char json[64][400];
-    int njson = 0;
-
     printf("\n## prefill (causal, one KV head, chunks of %d positions x heads)\n\n", CHUNK);
     printf("| shape | L | level | GFLOP/s | x ref |\n|---|---|---|---|---|\n");
     for (size_t ci = 0; ci < 2; ci++)
         for (size_t li = 0; li < 2; li++) {
             problem p;
             make(&p, cfg[ci].d, cfg[ci].heads, Ls[li]);
-            const double ref = prefill_rate(&levels[TCA_ISA_REF], &p, 8, 1);
+            const double ref = prefill_rate(&b->levels[TCA_ISA_REF], &p, 8, 1);
             for (int isa = 0; isa < TCA_ISA_COUNT; isa++) {
-                if (!have[isa]) continue;
-                const double r = isa == TCA_ISA_REF ? ref : prefill_rate(&levels[isa], &p, 0, trials);
+                if (!b->have[isa]) continue;
+                const double r = isa == TCA_ISA_REF ? ref : prefill_rate(&b->levels[isa], &p, 0, b->trials);
                 printf("| d=%d, %d q heads (%s) | %" PRId64 " | %s%s | %.2f | %.1f |\n", cfg[ci].d, cfg[ci].heads,
                        cfg[ci].model, Ls[li], tca_isa_name((tca_isa)isa), isa == TCA_ISA_REF ? " (8 chunks)" : "", r,
                        r / ref);
-                snprintf(json[njson++], sizeof json[0],
+                snprintf(b->json[b->njson++], sizeof b->json[0],
                          "{\"bench\":\"attention_prefill\",\"machine\":\"%s\",\"commit\":\"%s\",\"threads\":1,\"level\":\"%s\","
                          "\"d\":%d,\"heads\":%d,\"L\":%" PRId64 ",\"gflops\":%.3f,\"x_ref\":%.2f}",
-                         machine, TCA_BENCH_COMMIT, tca_isa_name((tca_isa)isa), cfg[ci].d, cfg[ci].heads, Ls[li], r, r / ref);
+                         b->machine, TCA_BENCH_COMMIT, tca_isa_name((tca_isa)isa), cfg[ci].d, cfg[ci].heads, Ls[li], r,
+                         r / ref);
             }
             unmake(&p);
         }
+}
 
+static void bench_decode(bench *b) {
     printf("\n## decode (GQA group at position L - 1, L = 8192, GB/s of f16 K+V read)\n\n");
     printf("| shape | cache | level | GB/s | x ref |\n|---|---|---|---|---|\n");
     for (size_t ci = 0; ci < 2; ci++) {
@@ -260,16 +252,16 @@ int main(int argc, char **argv) {
         }
         for (int cold = 0; cold < 2; cold++) {
             const int nh = cold ? COLD_HEADS : 1;
-            const double ref = decode_rate(&levels[TCA_ISA_REF], &p, hk, hv, nh, 1);
+            const double ref = decode_rate(&b->levels[TCA_ISA_REF], &p, hk, hv, nh, 1);
             for (int isa = 0; isa < TCA_ISA_COUNT; isa++) {
-                if (!have[isa]) continue;
-                const double r = isa == TCA_ISA_REF ? ref : decode_rate(&levels[isa], &p, hk, hv, nh, trials);
+                if (!b->have[isa]) continue;
+                const double r = isa == TCA_ISA_REF ? ref : decode_rate(&b->levels[isa], &p, hk, hv, nh, b->trials);
                 printf("| d=%d, %d q heads (%s) | %s | %s | %.2f | %.1f |\n", cfg[ci].d, cfg[ci].heads, cfg[ci].model,
                        cold ? "cold (64 heads, 128/256 MiB)" : "hot (1 head)", tca_isa_name((tca_isa)isa), r, r / ref);
-                snprintf(json[njson++], sizeof json[0],
+                snprintf(b->json[b->njson++], sizeof b->json[0],
                          "{\"bench\":\"attention_decode\",\"machine\":\"%s\",\"commit\":\"%s\",\"threads\":1,\"level\":\"%s\","
                          "\"d\":%d,\"heads\":%d,\"L\":8192,\"cache\":\"%s\",\"gbs\":%.3f,\"x_ref\":%.2f}",
-                         machine, TCA_BENCH_COMMIT, tca_isa_name((tca_isa)isa), cfg[ci].d, cfg[ci].heads,
+                         b->machine, TCA_BENCH_COMMIT, tca_isa_name((tca_isa)isa), cfg[ci].d, cfg[ci].heads,
                          cold ? "cold" : "hot", r, r / ref);
             }
         }
@@ -279,7 +271,32 @@ int main(int argc, char **argv) {
         }
         unmake(&p);
     }
+}
+
+int main(int argc, char **argv) {
+    const int trials = argc > 1 ? atoi(argv[1]) : 3;
+    const char *only = argc > 2 ? argv[2] : "";
+    if (trials <= 0 || (*only && strcmp(only, "prefill") != 0 && strcmp(only, "decode") != 0)) {
+        fprintf(stderr, "usage: bench_attention [TRIALS [prefill|decode]]\n");
+        return 2;
+    }
+    char machine[128];
+    cpu_name(machine, sizeof machine);
+    tca_kernels levels[TCA_ISA_COUNT];
+    int have[TCA_ISA_COUNT];
+    for (int i = 0; i < TCA_ISA_COUNT; i++) have[i] = tca_kernels_fill((tca_isa)i, &levels[i]) == 0;
+    printf("bench_attention: %s, commit %s, 1 thread, best of %d\n", machine, TCA_BENCH_COMMIT, trials);
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("fma")) printf("FMA peak, 1 thread: AVX2 %.1f GFLOP/s", peak_avx2());
+    if (__builtin_cpu_supports("avx512f")) printf(", AVX-512 %.1f GFLOP/s", peak_avx512());
     printf("\n");
-    for (int j = 0; j < njson; j++) printf("%s\n", json[j]);
+#endif
+    char json[64][400];
+    bench b = {levels, have, trials, machine, json, 0};
+    if (strcmp(only, "decode") != 0) bench_prefill(&b);
+    if (strcmp(only, "prefill") != 0) bench_decode(&b);
+    printf("\n");
+    for (int j = 0; j < b.njson; j++) printf("%s\n", json[j]);
     return 0;
 }
