@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for setting up, building and testing tca on Debian (as root or with sudo).
 #
-#   tools/dev.sh quickstart   install, build, fetch the default model, run the main job
+#   tools/dev.sh quickstart   install, build, fetch the default model, answer a question about a book
 #   tools/dev.sh test         install, build, fetch, run every test (what .ci/run calls)
 #   tools/dev.sh deps|build|fetch   the single steps
 #
@@ -134,9 +134,9 @@ quickstart)
     model=$(fetch smollm2)
     log "model info"
     "$BUILD_DIR/tools/tca" info "$model"
-    log "tokenizing a bundled book (docs/texts/carroll-alice.txt)"
-    "$BUILD_DIR/tools/tca" tokenize -m "$model" -f docs/texts/carroll-alice.txt --ids >"$BUILD_DIR/alice.ids"
-    echo "first token ids: $(head -n 12 "$BUILD_DIR/alice.ids" | tr '\n' ' ')... ($(wc -l <"$BUILD_DIR/alice.ids") tokens)"
+    log "asking about a bundled public-domain text (docs/texts/alice-chapter1.txt)"
+    "$BUILD_DIR/tools/tca" ask -m "$model" --doc docs/texts/alice-chapter1.txt \
+        "What did Alice see running close by her?"
     ;;
 *)
     sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
