@@ -143,15 +143,20 @@ AI __m256i nibbles32(const uint8_t *p) {
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(v, 4), m), _mm_and_si128(v, m));
 }
 
-/* bit e of the little-endian 32-bit qh -> 0x10 in byte e */
-AI __m256i qh_0x10(const uint8_t *p) {
-    uint32_t qh;
-    memcpy(&qh, p, 4);
+/* bit e of qh -> 0x10 in byte e */
+AI __m256i qh_0x10v(uint32_t qh) {
     const __m256i spread = _mm256_shuffle_epi8(
         _mm256_set1_epi32((int)qh),
         _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0));
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ull);
     return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+/* the same for the little-endian 32-bit qh field at p */
+AI __m256i qh_0x10(const uint8_t *p) {
+    uint32_t qh;
+    memcpy(&qh, p, 4);
+    return qh_0x10v(qh);
 }
 
 /* type-specific facts, constant after inlining */
@@ -160,58 +165,148 @@ AI size_t wblock_bytes(int t) {
          : t == TCA_TYPE_Q5_0 ? sizeof(tca_block_q5_0) : sizeof(tca_block_q8_0);
 }
 
-AI void legacy_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs,
-                    float *y, int64_t ldy, int64_t n) {
+/* One block per weight row and activation row (Q8_0, and the odd last block of the others). */
+AI void legacy_step1(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t b,
+                     __m256 acc[4][4], float accm[4][4]) {
     const size_t wb = wblock_bytes(t);
     const size_t xb = t == TCA_TYPE_Q4_1 ? sizeof(tca_block_q8_1) : sizeof(tca_block_q8_0);
     const size_t xq_off = t == TCA_TYPE_Q4_1 ? offsetof(tca_block_q8_1, qs) : offsetof(tca_block_q8_0, qs);
     const int offset_shift = t == TCA_TYPE_Q4_0 ? 3 : t == TCA_TYPE_Q5_0 ? 4 : 0; /* offset 8 / 16 */
     const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256i u[4], sgn[4];
+    __m256 dw[4];
+    float mw[4];
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *blk = w + (size_t)r * ws + (size_t)b * wb;
+        dw[r] = _mm256_set1_ps(f16_at(blk));
+        if (t == TCA_TYPE_Q4_0) {
+            u[r] = nibbles32(blk + offsetof(tca_block_q4_0, qs));
+        } else if (t == TCA_TYPE_Q4_1) {
+            mw[r] = f16_at(blk + offsetof(tca_block_q4_1, m));
+            u[r] = nibbles32(blk + offsetof(tca_block_q4_1, qs));
+        } else if (t == TCA_TYPE_Q5_0) {
+            u[r] = _mm256_or_si256(nibbles32(blk + offsetof(tca_block_q5_0, qs)),
+                                   qh_0x10(blk + offsetof(tca_block_q5_0, qh)));
+        } else {
+            sgn[r] = _mm256_loadu_si256((const __m256i *)(blk + offsetof(tca_block_q8_0, qs)));
+            u[r] = _mm256_abs_epi8(sgn[r]);
+        }
+    }
+    UNROLL for (int i = 0; i < M; i++) {
+        const uint8_t *xblk = x + (size_t)i * xs + (size_t)b * xb;
+        const __m256i a = _mm256_loadu_si256((const __m256i *)(xblk + xq_off));
+        const __m256 da = _mm256_set1_ps(f16_at(xblk));
+        __m256i corr = _mm256_setzero_si256();
+        if (offset_shift) corr = _mm256_slli_epi32(sum4(a), offset_shift);
+        const float s = t == TCA_TYPE_Q4_1 ? f16_at(xblk + offsetof(tca_block_q8_1, s)) : 0.0f;
+        UNROLL for (int r = 0; r < R; r++) {
+            __m256i p;
+            if (t == TCA_TYPE_Q8_0)
+                p = _mm256_madd_epi16(_mm256_maddubs_epi16(u[r], _mm256_sign_epi8(a, sgn[r])), ones16);
+            else
+                p = _mm256_madd_epi16(_mm256_maddubs_epi16(u[r], a), ones16);
+            if (offset_shift) p = _mm256_sub_epi32(p, corr);
+            acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], da), acc[r][i]);
+            if (t == TCA_TYPE_Q4_1) accm[r][i] += mw[r] * s;
+        }
+    }
+}
+
+/* [lo(p0) | lo(p1)]: two 16-byte loads into one YMM */
+AI __m256i load2x16(const uint8_t *p0, const uint8_t *p1) {
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p0)),
+                                   _mm_loadu_si128((const __m128i *)p1), 1);
+}
+
+/* f16 pairs (bits) -> f32 lanes: [v0 x4 | v1 x4] for the 32-bit word h = v0 | v1 << 16 */
+AI __m256 f16pair_x4(uint32_t h) {
+    const __m256 v = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128((int)h)));
+    return _mm256_permutevar8x32_ps(v, _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+}
+
+AI uint32_t ld_u16(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return h;
+}
+
+/* Two consecutive blocks of a nibble type (Q4_0, Q4_1, Q5_0) at once: weight nibbles of both
+ * blocks share one YMM ([block b | block b+1] low nibbles, and high nibbles), the activation
+ * halves are paired to match, so one maddubs pair, one int16 add (each half-sum <= 2 * 31 * 127,
+ * their sum < 2^15) and one vpmaddwd give 4 int32 lanes per block, and the float step (convert,
+ * scale, FMA) is shared by the two blocks. */
+AI void legacy_step2(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs, int64_t b,
+                     __m256 acc[4][4]) {
+    const size_t wb = wblock_bytes(t);
+    const size_t xb = t == TCA_TYPE_Q4_1 ? sizeof(tca_block_q8_1) : sizeof(tca_block_q8_0);
+    const size_t xq_off = t == TCA_TYPE_Q4_1 ? offsetof(tca_block_q8_1, qs) : offsetof(tca_block_q8_0, qs);
+    const size_t oq = t == TCA_TYPE_Q4_0 ? offsetof(tca_block_q4_0, qs)
+                    : t == TCA_TYPE_Q4_1 ? offsetof(tca_block_q4_1, qs) : offsetof(tca_block_q5_0, qs);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones16 = _mm256_set1_epi16(1);
+    const __m256i off8 = _mm256_set1_epi8(t == TCA_TYPE_Q4_0 ? 8 : 16);
+    __m256i lo[4], hi[4];
+    __m256 dw[4], mw[4];
+    UNROLL for (int r = 0; r < R; r++) {
+        const uint8_t *b0 = w + (size_t)r * ws + (size_t)b * wb, *b1 = b0 + wb;
+        const __m256i v = load2x16(b0 + oq, b1 + oq);
+        lo[r] = _mm256_and_si256(v, m4);
+        hi[r] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (t == TCA_TYPE_Q5_0) {
+            uint32_t h0, h1;
+            memcpy(&h0, b0 + offsetof(tca_block_q5_0, qh), 4);
+            memcpy(&h1, b1 + offsetof(tca_block_q5_0, qh), 4);
+            /* bits of elements 0..15 (then 16..31) of both blocks */
+            lo[r] = _mm256_or_si256(lo[r], qh_0x10v((h0 & 0xffffu) | h1 << 16));
+            hi[r] = _mm256_or_si256(hi[r], qh_0x10v(h0 >> 16 | (h1 & 0xffff0000u)));
+        }
+        if (t == TCA_TYPE_Q4_1) {
+            uint32_t dm0, dm1; /* d, m of each block: [d0 m0 d1 m1] in one conversion */
+            memcpy(&dm0, b0, 4);
+            memcpy(&dm1, b1, 4);
+            const __m256 v4 = _mm256_castps128_ps256(_mm_cvtph_ps(_mm_set_epi32(0, 0, (int)dm1, (int)dm0)));
+            dw[r] = _mm256_permutevar8x32_ps(v4, _mm256_setr_epi32(0, 0, 0, 0, 2, 2, 2, 2));
+            mw[r] = _mm256_permutevar8x32_ps(v4, _mm256_setr_epi32(1, 1, 1, 1, 3, 3, 3, 3));
+        } else {
+            dw[r] = f16pair_x4(ld_u16(b0) | ld_u16(b1) << 16);
+        }
+    }
+    UNROLL for (int i = 0; i < M; i++) {
+        const uint8_t *x0 = x + (size_t)i * xs + (size_t)b * xb, *x1 = x0 + xb;
+        const __m256i alo = load2x16(x0 + xq_off, x1 + xq_off);
+        const __m256i ahi = load2x16(x0 + xq_off + 16, x1 + xq_off + 16);
+        const __m256 da = f16pair_x4(ld_u16(x0) | ld_u16(x1) << 16);
+        __m256i corr = _mm256_setzero_si256();
+        __m256 sv = _mm256_setzero_ps();
+        if (t != TCA_TYPE_Q4_1)
+            corr = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(off8, alo), _mm256_maddubs_epi16(off8, ahi)), ones16);
+        else /* [s0 0 0 0 | s1 0 0 0]: the min term enters one lane per block */
+            sv = _mm256_permutevar8x32_ps(
+                _mm256_zextps128_ps256(_mm_cvtph_ps(_mm_cvtsi32_si128((int)(ld_u16(x0 + offsetof(tca_block_q8_1, s)) |
+                                                                          ld_u16(x1 + offsetof(tca_block_q8_1, s)) << 16)))),
+                _mm256_setr_epi32(0, 2, 2, 2, 1, 2, 2, 2));
+        UNROLL for (int r = 0; r < R; r++) {
+            __m256i p = _mm256_madd_epi16(
+                _mm256_add_epi16(_mm256_maddubs_epi16(lo[r], alo), _mm256_maddubs_epi16(hi[r], ahi)), ones16);
+            if (t != TCA_TYPE_Q4_1) p = _mm256_sub_epi32(p, corr);
+            acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], da), acc[r][i]);
+            if (t == TCA_TYPE_Q4_1) acc[r][i] = _mm256_fmadd_ps(mw[r], sv, acc[r][i]);
+        }
+    }
+}
+
+AI void legacy_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *x, size_t xs,
+                    float *y, int64_t ldy, int64_t n) {
     __m256 acc[4][4];
     float accm[4][4];
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int i = 0; i < M; i++) {
         acc[r][i] = _mm256_setzero_ps();
         accm[r][i] = 0.0f;
     }
-    for (int64_t b = 0; b < n / TCA_QK; b++) {
-        __m256i u[4], sgn[4];
-        __m256 dw[4];
-        float mw[4];
-        UNROLL for (int r = 0; r < R; r++) {
-            const uint8_t *blk = w + (size_t)r * ws + (size_t)b * wb;
-            dw[r] = _mm256_set1_ps(f16_at(blk));
-            if (t == TCA_TYPE_Q4_0) {
-                u[r] = nibbles32(blk + offsetof(tca_block_q4_0, qs));
-            } else if (t == TCA_TYPE_Q4_1) {
-                mw[r] = f16_at(blk + offsetof(tca_block_q4_1, m));
-                u[r] = nibbles32(blk + offsetof(tca_block_q4_1, qs));
-            } else if (t == TCA_TYPE_Q5_0) {
-                u[r] = _mm256_or_si256(nibbles32(blk + offsetof(tca_block_q5_0, qs)),
-                                       qh_0x10(blk + offsetof(tca_block_q5_0, qh)));
-            } else {
-                sgn[r] = _mm256_loadu_si256((const __m256i *)(blk + offsetof(tca_block_q8_0, qs)));
-                u[r] = _mm256_abs_epi8(sgn[r]);
-            }
-        }
-        UNROLL for (int i = 0; i < M; i++) {
-            const uint8_t *xblk = x + (size_t)i * xs + (size_t)b * xb;
-            const __m256i a = _mm256_loadu_si256((const __m256i *)(xblk + xq_off));
-            const __m256 da = _mm256_set1_ps(f16_at(xblk));
-            __m256i corr = _mm256_setzero_si256();
-            if (offset_shift) corr = _mm256_slli_epi32(sum4(a), offset_shift);
-            const float s = t == TCA_TYPE_Q4_1 ? f16_at(xblk + offsetof(tca_block_q8_1, s)) : 0.0f;
-            UNROLL for (int r = 0; r < R; r++) {
-                __m256i p;
-                if (t == TCA_TYPE_Q8_0)
-                    p = _mm256_madd_epi16(_mm256_maddubs_epi16(u[r], _mm256_sign_epi8(a, sgn[r])), ones16);
-                else
-                    p = _mm256_madd_epi16(_mm256_maddubs_epi16(u[r], a), ones16);
-                if (offset_shift) p = _mm256_sub_epi32(p, corr);
-                acc[r][i] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw[r], da), acc[r][i]);
-                if (t == TCA_TYPE_Q4_1) accm[r][i] += mw[r] * s;
-            }
-        }
-    }
+    const int64_t nb = n / TCA_QK;
+    int64_t b = 0;
+    if (t != TCA_TYPE_Q8_0)
+        for (; b + 2 <= nb; b += 2) legacy_step2(t, R, M, w, ws, x, xs, b, acc);
+    for (; b < nb; b++) legacy_step1(t, R, M, w, ws, x, xs, b, acc, accm);
     UNROLL for (int r = 0; r < R; r++) UNROLL for (int i = 0; i < M; i++)
         y[i * ldy + r] = hsum8(acc[r][i]) + accm[r][i];
 }
