@@ -29,6 +29,7 @@ const tca_type_traits *tca_type_info(uint32_t type) {
 int64_t tca_type_row_bytes(uint32_t type, int64_t n) {
     const tca_type_traits *t = tca_type_info(type);
     if (t == NULL || n < 0 || n % t->block_elems != 0) return -1;
+    if (n / t->block_elems > INT64_MAX / t->block_bytes) return -1; /* would overflow */
     return n / t->block_elems * t->block_bytes;
 }
 

@@ -72,8 +72,8 @@ typedef struct tca_type_traits {
 /* Traits of a type id; returns NULL for an unknown or unsupported id (never crashes). */
 const tca_type_traits *tca_type_info(uint32_t type);
 
-/* Bytes needed for n elements of type t, or -1 when n is not a whole number of blocks or the
- * type is unknown. */
+/* Bytes needed for n elements of type t, or -1 when n is not a whole number of blocks, the type
+ * is unknown or the size does not fit an int64. */
 int64_t tca_type_row_bytes(uint32_t type, int64_t n);
 
 /* Exact IEEE conversions (round to nearest even for f32 -> f16/bf16). */
