@@ -376,7 +376,7 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
         }
         UNROLL for (int r = 0; r < R; r++) UNROLL for (int i = 0; i < M; i++) isum[r][i] = _mm256_setzero_si256();
         if (t == TCA_TYPE_Q6_K) {
-            for (int h = 0; h < 2; h++) {
+            UNROLL for (int h = 0; h < 2; h++) {
                 __m256i u[4][4], scv[4][4]; /* [r][s] */
                 UNROLL for (int r = 0; r < R; r++) {
                     const uint8_t *ql = blk[r] + offsetof(tca_block_q6_K, ql) + 64 * h;
@@ -403,7 +403,7 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
                 }
             }
         } else {
-            for (int c = 0; c < 4; c++) {
+            UNROLL for (int c = 0; c < 4; c++) {
                 __m256i u[4][2], scv[4][2];
                 UNROLL for (int r = 0; r < R; r++) {
                     const uint8_t *qs = blk[r] + (t == TCA_TYPE_Q4_K ? offsetof(tca_block_q4_K, qs) : offsetof(tca_block_q5_K, qs));
