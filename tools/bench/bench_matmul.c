@@ -8,13 +8,14 @@
  *                     multiples of 16 as the drivers do). The weights are cycled through enough
  *                     copies to exceed 256 MiB, so they come from DRAM as in a real decode step
  *                     (a whole model does not fit in the LLC). Includes quantize_act.
- *   prefill, m = 512: GFLOP/s (2 * rows * n * m per call), 2 threads, quantize_act of the 512
- *                     activation rows included (it is part of the cost). The ref level is
- *                     measured on the first 32 rows only (its rate does not depend on the row
- *                     count, and the full shape would take minutes).
+ *   prefill, m = 512: GFLOP/s (2 * rows * n * m per call), 1 and 2 threads, quantize_act of the
+ *                     512 activation rows included (it is part of the cost). The ref level is
+ *                     measured on the first 32 rows only, 2 threads (its rate does not depend
+ *                     on the row count, and the full shape would take minutes).
  * and, per shape, the alternative prefill path: dequantise the weights to f32 in tiles of 256
- * rows (best dequant level, 2 threads) and multiply with OpenBLAS cblas_sgemm (2 threads).
- * Each figure is the best of 3 trials of at least 0.25 s (--quick: 1 trial of 0.05 s).
+ * rows (best dequant level) and multiply with OpenBLAS cblas_sgemm, 1 and 2 threads.
+ * Each figure is the best of 12 trials of at least 40 ms (--quick: 1 trial of 50 ms): on a
+ * machine shared with other jobs the best short trial is the one least disturbed by them.
  * Prints a markdown table with ratios, then one JSON line per row (machine, level, threads,
  * commit). */
 #include <cblas.h>
@@ -98,8 +99,8 @@ static int quick;
 /* Best seconds per call of body over trials (each repeating for at least min_s). */
 #define MEASURE(result, body)                                                                     \
     do {                                                                                          \
-        const int trials_ = quick ? 1 : 3;                                                        \
-        const double min_s_ = quick ? 0.05 : 0.25;                                                \
+        const int trials_ = quick ? 1 : 12;                                                       \
+        const double min_s_ = quick ? 0.05 : 0.04;                                                \
         double best_ = 1e30;                                                                      \
         for (int trial_ = 0; trial_ < trials_; trial_++) {                                        \
             int64_t reps_ = 0;                                                                    \
@@ -175,9 +176,10 @@ int main(int argc, char **argv) {
     cpu_name(machine, sizeof machine);
     printf("bench_matmul: %s, commit %s, best level %s%s\n\n", machine, TCA_BENCH_COMMIT,
            tca_isa_name(best->isa), quick ? " (quick: 1 short trial each)" : "");
-    printf("| shape | rows x n | type | level | m=1 GB/s 1T | m=1 GB/s 2T | x ref (2T) | m=512 GFLOP/s 2T | x ref "
-           "| dequant+sgemm GFLOP/s 2T | ours / (dq+sgemm) |\n");
-    printf("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| shape | rows x n | type | level | m=1 GB/s 1T | m=1 GB/s 2T | x ref (2T) | m=512 GFLOP/s 1T "
+           "| m=512 GFLOP/s 2T | x ref (2T) | dq+sgemm GFLOP/s 1T | dq+sgemm GFLOP/s 2T | ours / dq+sgemm 1T "
+           "| ours / dq+sgemm 2T |\n");
+    printf("| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 
     char json[N_SHAPES * TCA_ISA_COUNT][512];
     int njson = 0;
@@ -201,10 +203,13 @@ int main(int argc, char **argv) {
         for (int c = 1; c < copies; c++) memcpy(w + (size_t)c * wbytes, w, (size_t)wbytes);
         for (int64_t j = 0; j < PREFILL_M * sh->n; j++) x[j] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
 
-        double t_dq;
-        MEASURE(t_dq, dequant_sgemm(best, sh->type, w, ws, x, wf, y, sh->rows, PREFILL_M, sh->n, 2));
+        double t_dq[2];
+        for (int nt = 1; nt <= 2; nt++) {
+            openblas_set_num_threads(nt);
+            MEASURE(t_dq[nt - 1], dequant_sgemm(best, sh->type, w, ws, x, wf, y, sh->rows, PREFILL_M, sh->n, nt));
+        }
         const double flops = 2.0 * (double)sh->rows * (double)sh->n * PREFILL_M;
-        const double gf_dq = flops / t_dq / 1e9;
+        const double gf_dq1 = flops / t_dq[0] / 1e9, gf_dq = flops / t_dq[1] / 1e9;
 
         double ref_dec2 = 0, ref_pre = 0;
         for (int l = 0; l < TCA_ISA_COUNT; l++) {
@@ -220,21 +225,29 @@ int main(int argc, char **argv) {
                 });
             }
             const int64_t prow = l == TCA_ISA_REF ? REF_PREFILL_ROWS : sh->rows;
-            double t_pre;
+            double t_pre, t_pre1 = 0;
             MEASURE(t_pre, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 2));
+            if (l != TCA_ISA_REF) MEASURE(t_pre1, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 1));
             const double gb1 = (double)wbytes / dec[0] / 1e9, gb2 = (double)wbytes / dec[1] / 1e9;
             const double gf = 2.0 * (double)prow * (double)sh->n * PREFILL_M / t_pre / 1e9;
+            const double gf1 = l == TCA_ISA_REF ? 0.0 : 2.0 * (double)prow * (double)sh->n * PREFILL_M / t_pre1 / 1e9;
             if (l == TCA_ISA_REF) ref_dec2 = gb2, ref_pre = gf;
-            printf("| %s | %" PRId64 " x %" PRId64 " | %s | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n",
+            char c1[32] = "-", r1[32] = "-";
+            if (l != TCA_ISA_REF) {
+                snprintf(c1, sizeof c1, "%.1f", gf1);
+                snprintf(r1, sizeof r1, "%.2f", gf1 / gf_dq1);
+            }
+            printf("| %s | %" PRId64 " x %" PRId64 " | %s | %s | %.1f | %.1f | %.1f | %s | %.1f | %.1f | %.1f | %.1f | %s | %.2f |\n",
                    sh->model, sh->rows, sh->n, tca_type_info((uint32_t)sh->type)->name, tca_isa_name((tca_isa)l),
-                   gb1, gb2, gb2 / ref_dec2, gf, gf / ref_pre, gf_dq, gf / gf_dq);
+                   gb1, gb2, gb2 / ref_dec2, c1, gf, gf / ref_pre, gf_dq1, gf_dq, r1, gf / gf_dq);
             fflush(stdout);
             snprintf(json[njson++], sizeof json[0],
                      "{\"bench\":\"matmul\",\"machine\":\"%s\",\"commit\":\"%s\",\"shape\":\"%s\",\"rows\":%" PRId64
                      ",\"n\":%" PRId64 ",\"type\":\"%s\",\"level\":\"%s\",\"decode_gbs_1t\":%.2f,\"decode_gbs_2t\":%.2f,"
-                     "\"prefill_m\":%d,\"prefill_gflops_2t\":%.2f,\"dequant_sgemm_gflops_2t\":%.2f}",
+                     "\"prefill_m\":%d,\"prefill_gflops_1t\":%.2f,\"prefill_gflops_2t\":%.2f,\"dequant_sgemm_gflops_1t\":%.2f,"
+                     "\"dequant_sgemm_gflops_2t\":%.2f}",
                      machine, TCA_BENCH_COMMIT, sh->model, sh->rows, sh->n, tca_type_info((uint32_t)sh->type)->name,
-                     tca_isa_name((tca_isa)l), gb1, gb2, PREFILL_M, gf, gf_dq);
+                     tca_isa_name((tca_isa)l), gb1, gb2, PREFILL_M, gf1, gf, gf_dq1, gf_dq);
         }
         free(w);
         free(x);
