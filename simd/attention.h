@@ -18,11 +18,16 @@
  *     q: nq rows of d floats (row i at q + i * ldq), already RoPE'd; qpos[i] its position.
  *     State per query row i: running max m[i] (start -INFINITY), running sum l[i] (start 0),
  *     unnormalised output acc[i * ldacc .. + d) (start 0). scores = scale * q . k.
- *     A row that sees no key keeps m = -inf, l = 0, acc = 0.
+ *     A row that sees no key (in this call) keeps its state exactly; a fresh one stays
+ *     m = -inf, l = 0, acc = 0. Rows may have different positions (causal prefill tiles).
+ *     Variants widen a key tile once and reuse it for all nq rows, so one call with all the
+ *     rows of a GQA group (and of a query chunk) is much cheaper than one call per row. They
+ *     keep the widened tile on the stack (up to ~130 KiB for d <= 256) and hand d > 256 to ref.
  *
  *   void attn_merge(int64_t nq, int d, float *m, float *l, float *acc, int64_t ldacc,
  *                   const float *m2, const float *l2, const float *acc2, int64_t ldacc2)
- *     Folds state 2 into state 1 (flash-decoding's combine step).
+ *     Folds state 2 into state 1 (flash-decoding's combine step): with m = max(m1, m2),
+ *     acc = acc1 e^(m1-m) + acc2 e^(m2-m), l likewise; two empty states stay empty.
  *
  *   void attn_finish(int64_t nq, int d, const float *l, const float *acc, int64_t ldacc,
  *                    float *out, int64_t ldo)
