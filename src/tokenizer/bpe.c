@@ -32,25 +32,32 @@ tca_status tok_strmap_init(tok_strmap *m, uint32_t n_items) {
     /* Load factor <= 1/2 keeps probe sequences short. */
     uint32_t cap = pow2_at_least((uint64_t)n_items * 2);
     m->slots = calloc(cap, sizeof *m->slots);
-    if (!m->slots) return tca_fail(TCA_ERR_NOMEM, "tokenizer: out of memory for the vocab table");
+    m->tags = calloc(cap, sizeof *m->tags);
+    if (!m->slots || !m->tags)
+        return tca_fail(TCA_ERR_NOMEM, "tokenizer: out of memory for the vocab table");
     m->mask = cap - 1;
     return TCA_OK;
 }
 
 void tok_strmap_free(tok_strmap *m) {
     free(m->slots);
+    free(m->tags);
     m->slots = NULL;
+    m->tags = NULL;
 }
 
 tca_token tok_strmap_find(const tok_strmap *m, const char *base, const size_t *off, const char *k,
                           size_t n) {
-    uint32_t i = (uint32_t)tok_hash(k, n) & m->mask;
+    uint64_t h = tok_hash(k, n);
+    uint32_t tag = (uint32_t)(h >> 32), i = (uint32_t)h & m->mask;
     for (;;) {
         uint32_t v = m->slots[i];
         if (v == 0) return -1;
-        tca_token id = (tca_token)(v - 1);
-        size_t len = off[id + 1] - off[id];
-        if (len == n && memcmp(base + off[id], k, n) == 0) return id;
+        if (m->tags[i] == tag) { /* only a likely hit touches the vocab text */
+            tca_token id = (tca_token)(v - 1);
+            size_t len = off[id + 1] - off[id];
+            if (len == n && memcmp(base + off[id], k, n) == 0) return id;
+        }
         i = (i + 1) & m->mask;
     }
 }
@@ -59,9 +66,11 @@ void tok_strmap_insert(tok_strmap *m, const char *base, const size_t *off, tca_t
     const char *k = base + off[id];
     size_t n = off[id + 1] - off[id];
     if (tok_strmap_find(m, base, off, k, n) >= 0) return;
-    uint32_t i = (uint32_t)tok_hash(k, n) & m->mask;
+    uint64_t h = tok_hash(k, n);
+    uint32_t i = (uint32_t)h & m->mask;
     while (m->slots[i]) i = (i + 1) & m->mask;
     m->slots[i] = (uint32_t)id + 1;
+    m->tags[i] = (uint32_t)(h >> 32);
 }
 
 static uint64_t pair_key(tca_token a, tca_token b) {
@@ -69,8 +78,12 @@ static uint64_t pair_key(tca_token a, tca_token b) {
 }
 
 static uint64_t pair_slot(uint64_t key) {
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    return h ^ (h >> 29);
+    /* splitmix64's finalizer: every key bit reaches the low (slot) bits. A bare multiply would
+     * leave the slot a function of the right id alone and pile up clusters. */
+    uint64_t h = key;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
 }
 
 tca_status tok_mergemap_init(tok_mergemap *m, uint64_t n_items) {

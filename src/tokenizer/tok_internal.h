@@ -58,6 +58,7 @@ tca_status tok_pretok_run(const tok_pretok *p, tok_pretok_state *st, const char 
 /* Open-addressing hash from a byte string to a token id. */
 typedef struct tok_strmap {
     uint32_t *slots; /* token id + 1, 0 = empty; capacity a power of two */
+    uint32_t *tags;  /* high 32 bits of the key's hash, per slot */
     uint32_t mask;
 } tok_strmap;
 /* Open-addressing hash from a pair of ids to (rank, merged id). */
@@ -136,8 +137,8 @@ typedef struct tok_bpe_scratch {
 } tok_bpe_scratch;
 void tok_bpe_scratch_free(tok_bpe_scratch *s);
 /* Byte-level BPE of one pre-tokenized word: appends its ids to out. Bytes without a token of
- * their own (SmolLM2 lacks 0xC0, 0xC1, 0xF1..0xFF and a few control bytes) are dropped, as the
- * reference BPE with no unk token does. */
+ * their own are dropped before merging, as the reference BPE (no unk token) does: SmolLM2's vocab
+ * lacks 21 (0x04 0x06 0x13 0x14 0x16 0x1D, 0xC0 0xC1, 0xF1 0xF2, 0xF5..0xFF). */
 tca_status tok_bpe_word(const tca_tokenizer *t, tok_bpe_scratch *s, const char *w, size_t n,
                         tok_ids *out);
 

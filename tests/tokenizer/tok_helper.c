@@ -26,6 +26,7 @@ static void fail(tca_status s) {
     wr_u32((uint32_t)s);
     wr_u32((uint32_t)strlen(m));
     wr(m, strlen(m));
+    fflush(stdout);
 }
 
 static tca_token *read_ids(uint32_t *n) {
