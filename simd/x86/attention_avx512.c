@@ -11,6 +11,10 @@
  *           masked keys (causal, or past the segment end) get p = 0 through write masks, so a
  *           row that sees nothing in a tile keeps its state exactly;
  *   P.V     acc[r] = acc[r] * alpha_r + sum_j p[r][j] v_j, 6 rows x 64 dimensions in registers.
+ * Calls with a single row block (nq <= 6: decode, a GQA group at one position) have no rows to
+ * share a widened tile with, and transposing K costs more shuffles per key than its scores take
+ * FMAs: they compute the scores as dot products along d straight from the f16 rows (one
+ * horizontal sum per key and row) and widen V inside P.V.
  * Head dimensions above D_MAX (not in any supported model) go to the reference kernel.
  * Stack: about 130 KiB for the widened tile. */
 #include <immintrin.h>
@@ -152,10 +156,12 @@ static float softmax_row(float *p, int64_t vis, int nvec, float scale, float *m,
     return alpha;
 }
 
-/* acc[r][dc .. dc + 16 * W) = acc * alpha_r + sum_{j < nv} p[r][j] v_j, for R rows. */
-static inline __attribute__((always_inline)) void pv(const float *p, const float *alpha, const float *v,
-                                                     int d, int dc, int64_t nv, float *acc,
-                                                     int64_t ldacc, const int R, const int W) {
+/* acc[r][dc .. dc + 16 * W) = acc * alpha_r + sum_{j < nv} p[r][j] v_j, for R rows. V row j at
+ * v + j * ldv: the widened f32 tile (F16 = 0) or, for calls of one row block, the f16 cache rows
+ * themselves (F16 = 1: widened here, since each is used once). */
+static inline __attribute__((always_inline)) void pv(const float *p, const float *alpha, const void *v,
+                                                     int64_t ldv, int dc, int64_t nv, float *acc,
+                                                     int64_t ldacc, const int R, const int W, const int F16) {
     __m512 a[RS][DV];
     for (int r = 0; r < R; r++) {
         const __m512 al = _mm512_set1_ps(alpha[r]);
@@ -164,7 +170,9 @@ static inline __attribute__((always_inline)) void pv(const float *p, const float
     }
     for (int64_t j = 0; j < nv; j++) {
         __m512 vj[DV];
-        for (int w = 0; w < W; w++) vj[w] = _mm512_load_ps(v + j * d + dc + 16 * w);
+        for (int w = 0; w < W; w++)
+            vj[w] = F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const tca_f16 *)v + j * ldv + dc + 16 * w)))
+                        : _mm512_load_ps((const float *)v + j * ldv + dc + 16 * w);
         for (int r = 0; r < R; r++) {
             const __m512 pb = _mm512_set1_ps(p[r * BK + j]);
             for (int w = 0; w < W; w++) a[r][w] = _mm512_fmadd_ps(pb, vj[w], a[r][w]);
@@ -174,26 +182,80 @@ static inline __attribute__((always_inline)) void pv(const float *p, const float
         for (int w = 0; w < W; w++) _mm512_storeu_ps(acc + r * ldacc + dc + 16 * w, a[r][w]);
 }
 
-#define PV_W(R)                                                                                    \
+#define PV_W(R, F16)                                                                               \
     switch (W) {                                                                                   \
-    case 1: pv(p, alpha, v, d, dc, nv, acc, ldacc, R, 1); break;                                   \
-    case 2: pv(p, alpha, v, d, dc, nv, acc, ldacc, R, 2); break;                                   \
-    case 3: pv(p, alpha, v, d, dc, nv, acc, ldacc, R, 3); break;                                   \
-    default: pv(p, alpha, v, d, dc, nv, acc, ldacc, R, DV); break;                                 \
+    case 1: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 1, F16); break;                            \
+    case 2: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 2, F16); break;                            \
+    case 3: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 3, F16); break;                            \
+    default: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, DV, F16); break;                          \
     }
 
-static void pv_block(const float *p, const float *alpha, const float *v, int d, int64_t nv,
-                     float *acc, int64_t ldacc, int R) {
+#define PV_R(F16)                                                                                  \
+    switch (R) {                                                                                   \
+    case 1: PV_W(1, F16) break;                                                                    \
+    case 2: PV_W(2, F16) break;                                                                    \
+    case 3: PV_W(3, F16) break;                                                                    \
+    case 4: PV_W(4, F16) break;                                                                    \
+    case 5: PV_W(5, F16) break;                                                                    \
+    default: PV_W(RS, F16) break;                                                                  \
+    }
+
+static void pv_block(const float *p, const float *alpha, const void *v, int64_t ldv, int f16, int d,
+                     int64_t nv, float *acc, int64_t ldacc, int R) {
     for (int dc = 0; dc < d; dc += 16 * DV) {
         const int W = (d - dc) / 16 < DV ? (d - dc) / 16 : DV;
-        switch (R) {
-        case 1: PV_W(1) break;
-        case 2: PV_W(2) break;
-        case 3: PV_W(3) break;
-        case 4: PV_W(4) break;
-        case 5: PV_W(5) break;
-        default: PV_W(RS) break;
+        if (f16) {
+            PV_R(1)
+        } else {
+            PV_R(0)
         }
+    }
+}
+
+/* Sum of each of four vectors: [sum a, sum b, sum c, sum d]. */
+static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(c, d), _mm512_unpackhi_ps(c, d));
+    const __m512 x = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, 0x44), _mm512_shuffle_ps(ab, cd, 0xee));
+    const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* Scores of one row block straight from the f16 K rows (calls of one row block, e.g. decode):
+ * p[r][j] = q_r . k_j for j < nk, four keys at a time as dot products along d (4 x R vector
+ * accumulators, each K chunk widened once for all R rows) with one horizontal sum per key
+ * and row. Cheaper than widening and transposing the tile when there are too few rows to share
+ * it. p[r][j] for nk <= j < round_up(nk, 4) is garbage (masked later). */
+static inline __attribute__((always_inline)) void scores_rows_f16(const float *q, int64_t ldq,
+                                                                  const tca_kv_segment *s, int64_t j0,
+                                                                  int64_t nk, int d, float *p, const int R) {
+    for (int64_t j = 0; j < nk; j += 4) {
+        const tca_f16 *kr[4];
+        for (int t = 0; t < 4; t++) kr[t] = s->k + (j0 + (j + t < nk ? j + t : j)) * s->ld;
+        __m512 a[RS][4];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < 4; t++) a[r][t] = _mm512_setzero_ps();
+        for (int c = 0; c < d; c += 16) {
+            __m512 kv[4];
+            for (int t = 0; t < 4; t++) kv[t] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr[t] + c)));
+            for (int r = 0; r < R; r++) {
+                const __m512 qv = _mm512_loadu_ps(q + r * ldq + c);
+                for (int t = 0; t < 4; t++) a[r][t] = _mm512_fmadd_ps(qv, kv[t], a[r][t]);
+            }
+        }
+        for (int r = 0; r < R; r++) _mm_storeu_ps(p + r * BK + j, sum4(a[r][0], a[r][1], a[r][2], a[r][3]));
+    }
+}
+
+static void scores_block_f16(const float *q, int64_t ldq, const tca_kv_segment *s, int64_t j0, int64_t nk,
+                             int d, float *p, int R) {
+    switch (R) {
+    case 1: scores_rows_f16(q, ldq, s, j0, nk, d, p, 1); break;
+    case 2: scores_rows_f16(q, ldq, s, j0, nk, d, p, 2); break;
+    case 3: scores_rows_f16(q, ldq, s, j0, nk, d, p, 3); break;
+    case 4: scores_rows_f16(q, ldq, s, j0, nk, d, p, 4); break;
+    case 5: scores_rows_f16(q, ldq, s, j0, nk, d, p, 5); break;
+    default: scores_rows_f16(q, ldq, s, j0, nk, d, p, RS); break;
     }
 }
 
@@ -204,7 +266,12 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
         tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
+    /* One row block (decode: a GQA group at one position): nothing to share a widened tile with,
+     * so scores and P.V read the f16 rows directly. */
+    const int direct = nq <= RS;
     tile t;
+    if (direct) /* the scores past a tile's end are never computed: keep them finite */
+        for (int i = 0; i < RS * BK; i++) t.p[i] = 0.0f;
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
@@ -212,7 +279,7 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
         const int64_t n = tca_kv_visible(s, maxpos); /* keys that some query sees */
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            load_tile(s, j0, nk, d, &t);
+            if (!direct) load_tile(s, j0, nk, d, &t);
             if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
             /* the tile as a segment of its own, for the per-row visible counts */
             const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
@@ -225,7 +292,10 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
                 }
                 if (nv == 0) continue;
                 const int nvec = (int)((nv + 15) / 16);
-                scores_block(q + i0 * ldq, ldq, t.kt, d, t.p, R);
+                if (direct)
+                    scores_block_f16(q + i0 * ldq, ldq, s, j0, nv, d, t.p, R);
+                else
+                    scores_block(q + i0 * ldq, ldq, t.kt, d, t.p, R);
                 float alpha[RS];
                 for (int r = 0; r < R; r++) {
                     float *pr = t.p + r * BK;
@@ -236,7 +306,10 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
                         alpha[r] = softmax_row(pr, vis[r], nvec, scale, &m[i0 + r], &l[i0 + r]);
                     }
                 }
-                pv_block(t.p, alpha, t.v, d, nv, acc + i0 * ldacc, ldacc, R);
+                if (direct)
+                    pv_block(t.p, alpha, s->v + j0 * s->ld, s->ld, 1, d, nv, acc + i0 * ldacc, ldacc, R);
+                else
+                    pv_block(t.p, alpha, t.v, d, 0, d, nv, acc + i0 * ldacc, ldacc, R);
             }
         }
     }
