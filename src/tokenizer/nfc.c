@@ -56,8 +56,37 @@ static tca_status cp_push(cpbuf *b, uint32_t cp) {
     return TCA_OK;
 }
 
+/* Stable sort of a run of n non-starters by combining class. Real runs are a few marks long
+ * (insertion sort); a long run (a hostile input of alternating marks) goes through a counting
+ * sort so that it stays linear instead of quadratic. */
+static tca_status sort_marks(uint32_t *c, size_t n, cpbuf *tmp) {
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = c[i];
+            uint8_t k = props_of(x)->ccc;
+            size_t j = i;
+            while (j > 0 && props_of(c[j - 1])->ccc > k) {
+                c[j] = c[j - 1];
+                j--;
+            }
+            c[j] = x;
+        }
+        return TCA_OK;
+    }
+    tmp->len = 0;
+    for (size_t i = 0; i < n; i++) {
+        tca_status st = cp_push(tmp, c[i]);
+        if (st != TCA_OK) return st;
+    }
+    size_t start[257] = {0};
+    for (size_t i = 0; i < n; i++) start[props_of(c[i])->ccc + 1]++;
+    for (int k = 0; k < 256; k++) start[k + 1] += start[k];
+    for (size_t i = 0; i < n; i++) c[start[props_of(tmp->p[i])->ccc]++] = tmp->p[i];
+    return TCA_OK;
+}
+
 /* Full NFC of one segment s[0..n) (valid UTF-8), appended to out. */
-static tca_status nfc_segment(const char *s, size_t n, cpbuf *d, tok_bytes *out) {
+static tca_status nfc_segment(const char *s, size_t n, cpbuf *d, cpbuf *tmp, tok_bytes *out) {
     tca_status st = TCA_OK;
     d->len = 0;
     /* 1. Canonical decomposition. */
@@ -85,20 +114,17 @@ static tca_status nfc_segment(const char *s, size_t n, cpbuf *d, tok_bytes *out)
     uint32_t *c = d->p;
     size_t m = d->len;
     if (m == 0) return TCA_OK;
-    /* 2. Canonical ordering: a stable sort of each run of non-starters by class. Runs are
-     * short (a few marks), so insertion sort. */
-    for (size_t i = 1; i < m; i++) {
-        uint8_t k = props_of(c[i])->ccc;
-        if (k == 0) continue;
-        size_t j = i;
-        uint32_t x = c[i];
-        while (j > 0) {
-            uint8_t kp = props_of(c[j - 1])->ccc;
-            if (kp <= k) break;
-            c[j] = c[j - 1];
-            j--;
+    /* 2. Canonical ordering: a stable sort of each run of non-starters by class. */
+    for (size_t i = 0; i < m;) {
+        if (props_of(c[i])->ccc == 0) {
+            i++;
+            continue;
         }
-        c[j] = x;
+        size_t j = i + 1;
+        while (j < m && props_of(c[j])->ccc != 0) j++;
+        st = sort_marks(c + i, j - i, tmp);
+        if (st != TCA_OK) return st;
+        i = j;
     }
     /* 3. Canonical composition (the UAX #15 sample algorithm). */
     size_t starter = 0, w = 1;
@@ -130,14 +156,14 @@ static tca_status nfc_segment(const char *s, size_t n, cpbuf *d, tok_bytes *out)
 
 tca_status tok_nfc(const char *s, size_t n, tok_bytes *out) {
     const uint8_t *u = (const uint8_t *)s;
-    cpbuf d = {0};
+    cpbuf d = {0}, tmp = {0};
     tca_status st = tok_bytes_reserve(out, out->len + n);
     size_t seg = 0;       /* start of the pending segment */
     bool seg_inert = true; /* the pending segment is one inert character (or empty) */
     size_t i = 0;
     while (i < n && st == TCA_OK) {
         if (u[i] < 0x80) { /* ASCII: always boundary and inert */
-            if (!seg_inert) st = nfc_segment(s + seg, i - seg, &d, out);
+            if (!seg_inert) st = nfc_segment(s + seg, i - seg, &d, &tmp, out);
             else st = tok_bytes_put(out, s + seg, i - seg);
             seg = i;
             seg_inert = true;
@@ -154,7 +180,7 @@ tca_status tok_nfc(const char *s, size_t n, tok_bytes *out) {
         tok_utf8_next(u + i, n - i, &cp, &used);
         const nfc_props *p = props_of(cp);
         if (p->flags & NFC_BOUNDARY) {
-            if (!seg_inert) st = nfc_segment(s + seg, i - seg, &d, out);
+            if (!seg_inert) st = nfc_segment(s + seg, i - seg, &d, &tmp, out);
             else st = tok_bytes_put(out, s + seg, i - seg);
             seg = i;
             seg_inert = (p->flags & NFC_INERT) != 0;
@@ -164,9 +190,10 @@ tca_status tok_nfc(const char *s, size_t n, tok_bytes *out) {
         i += used;
     }
     if (st == TCA_OK) {
-        if (!seg_inert) st = nfc_segment(s + seg, n - seg, &d, out);
+        if (!seg_inert) st = nfc_segment(s + seg, n - seg, &d, &tmp, out);
         else st = tok_bytes_put(out, s + seg, n - seg);
     }
     free(d.p);
+    free(tmp.p);
     return st;
 }

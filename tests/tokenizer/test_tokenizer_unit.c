@@ -131,6 +131,38 @@ static void expect_ids(tca_tokenizer *t, const char *text, size_t len, unsigned 
 #define IDS(...) ((const tca_token[]){__VA_ARGS__}), sizeof((const tca_token[]){__VA_ARGS__}) / sizeof(tca_token)
 #define EXPECT(t, text, flags, what, ...) expect_ids(t, text, sizeof(text) - 1, flags, IDS(__VA_ARGS__), what)
 
+/* For texts whose words have no merges here: the ids are the bytes of the normalized text. */
+static void expect_bytes(tca_tokenizer *t, const char *text, size_t len, const char *want,
+                         size_t want_len, const char *what) {
+    tca_token *ids;
+    size_t n;
+    tca_status s = tca_tokenize_alloc(t, text, len, 0, &ids, &n);
+    int same = s == TCA_OK && n == want_len;
+    for (size_t i = 0; same && i < n; i++) same = ids[i] == (tca_token)(unsigned char)want[i];
+    CHECK(same, "%s: status %d, %zu ids, want %zu bytes", what, s, n, want_len);
+    if (s == TCA_OK) free(ids);
+}
+
+static void test_nfc_long_run(tca_tokenizer *t) {
+    /* 'a' + 200 x (U+0301 acute, ccc 230; U+0316 grave below, ccc 220): canonical ordering puts
+     * the 200 U+0316 first; then a + U+0301 composes to U+00E1 (unblocked: the marks between
+     * have a lower class), the other 199 U+0301 follow. Long enough for the counting sort. */
+    char in[1 + 200 * 4], want[2 + 200 * 2 + 199 * 2];
+    size_t ni = 0, nw = 0;
+    in[ni++] = 'a';
+    for (int i = 0; i < 200; i++) {
+        memcpy(in + ni, "\xCC\x81\xCC\x96", 4);
+        ni += 4;
+    }
+    memcpy(want, "\xC3\xA1", 2);
+    nw = 2;
+    for (int i = 0; i < 200; i++, nw += 2) memcpy(want + nw, "\xCC\x96", 2);
+    for (int i = 0; i < 199; i++, nw += 2) memcpy(want + nw, "\xCC\x81", 2);
+    expect_bytes(t, in, ni, want, nw, "NFC of a long run of alternating marks");
+    /* A short run takes the insertion sort: e + U+0301 U+0316 -> U+00E9 U+0316. */
+    expect_bytes(t, "e\xCC\x81\xCC\x96", 5, "\xC3\xA9\xCC\x96", 4, "NFC of a short run");
+}
+
 static void test_encode(tca_tokenizer *t) {
     const unsigned SP = TCA_TOK_PARSE_SPECIAL;
     EXPECT(t, "abab", SP, "whole word", 258);
@@ -263,6 +295,7 @@ int main(void) {
     tca_gguf_free(g); /* the tokenizer keeps copies */
     gw_free(&w);
     test_encode(t);
+    test_nfc_long_run(t);
     test_accessors(t);
     test_detok(t);
     tca_tokenizer_free(t);

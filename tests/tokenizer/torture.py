@@ -78,6 +78,7 @@ TEXTS = [
     "\u1e9b\u0323 \u017f\u0323\u0307 \u1e69 s\u0323\u0307 s\u0307\u0323",
     "e\u0301\u0301\u0301 a\u0300\u0316 a\u0316\u0300 q\u0307\u0323",
     "\u0301 leading combining mark",
+    "a" + "\u0301\u0316" * 100 + " long run of marks of two classes \u0316\u0301" * 3,
     "\u1100\u1161\u11a8 \uac01 \u1100\u1161 \uac00\u11a8 hangul jamo",
     "\u0958 \u0915\u093c devanagari nukta \u2126 ohm \u212a kelvin",
     "\u0041\u030a\u0301 \u00c5\u0301 \u01fa",
