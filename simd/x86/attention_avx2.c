@@ -4,6 +4,10 @@
  * (widened once, K transposed, V row-major), register blocks of RS = 2 query rows (scores: 2 rows
  * x 4 YMM of keys; P.V: 2 rows x 32 dimensions), SLEEF's Sleef_expf8_u10avx2 for the
  * probabilities, masks by blend/and since AVX2 has no mask registers.
+ * Calls of at most RD = 6 rows (decode: a GQA group at one position) skip the tile: with so few
+ * rows the K transpose costs more than the scores, so those take dot products along d straight
+ * from the f16 rows (two keys x 6 rows of accumulators, one horizontal sum per key and row) and
+ * P.V widens V as it goes.
  * Head dimensions above D_MAX go to the reference kernel. Stack: about 66 KiB. */
 #include <immintrin.h>
 #include <math.h>
@@ -18,6 +22,7 @@
 #define RS 2      /* query rows per register block */
 #define DV 4      /* YMM vectors of the head dimension per P.V register block */
 #define D_MAX 256 /* largest head dimension with a tile on the stack */
+#define RD 6      /* rows of a decode-shaped call, handled in one block without a tile */
 
 typedef struct {
     _Alignas(32) float kt[D_MAX * BK]; /* kt[c * BK + j] = K[j][c]; zero for j >= tile length */
@@ -189,11 +194,120 @@ static void pv_block(const float *p, const float *alpha, const float *v, int d, 
     }
 }
 
+/* [sum a, sum b] in the low half. */
+static inline __m128 sum2(__m256 a, __m256 b) {
+    const __m256 h = _mm256_hadd_ps(a, b);
+    const __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    return _mm_hadd_ps(x, x);
+}
+
+/* Direct scores of up to RD rows from the f16 K rows: p[r][j] = q_r . k_j for j < nk, two keys
+ * at a time as dot products along d (2 x R accumulators, each K chunk widened once for all rows),
+ * one horizontal sum per key and row. p[r][nk] for odd nk is garbage (masked later). */
+static inline __attribute__((always_inline)) void scores_direct(const float *q, int64_t ldq,
+                                                                const tca_kv_segment *s, int64_t j0,
+                                                                int64_t nk, int d, float *p, const int R) {
+    for (int64_t j = 0; j < nk; j += 2) {
+        const tca_f16 *k0 = s->k + (j0 + j) * s->ld, *k1 = j + 1 < nk ? k0 + s->ld : k0;
+        __m256 a[RD][2];
+        for (int r = 0; r < R; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
+        for (int c = 0; c < d; c += 8) {
+            const __m256 kv0 = load_f16x8(k0 + c), kv1 = load_f16x8(k1 + c);
+            for (int r = 0; r < R; r++) {
+                const __m256 qv = _mm256_loadu_ps(q + r * ldq + c);
+                a[r][0] = _mm256_fmadd_ps(qv, kv0, a[r][0]);
+                a[r][1] = _mm256_fmadd_ps(qv, kv1, a[r][1]);
+            }
+        }
+        for (int r = 0; r < R; r++) _mm_storel_pi((__m64 *)(p + r * BK + j), sum2(a[r][0], a[r][1]));
+    }
+}
+
+/* Direct P.V of up to RD rows from the f16 V rows, 16 dimensions at a time (d is a multiple). */
+static inline __attribute__((always_inline)) void pv_direct(const float *p, const float *alpha,
+                                                            const tca_kv_segment *s, int64_t j0, int d,
+                                                            int64_t nv, float *acc, int64_t ldacc, const int R) {
+    for (int dc = 0; dc < d; dc += 16) {
+        __m256 a[RD][2];
+        for (int r = 0; r < R; r++) {
+            const __m256 al = _mm256_set1_ps(alpha[r]);
+            a[r][0] = _mm256_mul_ps(_mm256_loadu_ps(acc + r * ldacc + dc), al);
+            a[r][1] = _mm256_mul_ps(_mm256_loadu_ps(acc + r * ldacc + dc + 8), al);
+        }
+        for (int64_t j = 0; j < nv; j++) {
+            const tca_f16 *vj = s->v + (j0 + j) * s->ld + dc;
+            const __m256 v0 = load_f16x8(vj), v1 = load_f16x8(vj + 8);
+            for (int r = 0; r < R; r++) {
+                const __m256 pb = _mm256_broadcast_ss(p + r * BK + j);
+                a[r][0] = _mm256_fmadd_ps(pb, v0, a[r][0]);
+                a[r][1] = _mm256_fmadd_ps(pb, v1, a[r][1]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            _mm256_storeu_ps(acc + r * ldacc + dc, a[r][0]);
+            _mm256_storeu_ps(acc + r * ldacc + dc + 8, a[r][1]);
+        }
+    }
+}
+
+#define DIRECT_R(F, ...)                                                                           \
+    switch (R) {                                                                                   \
+    case 1: F(__VA_ARGS__, 1); break;                                                              \
+    case 2: F(__VA_ARGS__, 2); break;                                                              \
+    case 3: F(__VA_ARGS__, 3); break;                                                              \
+    case 4: F(__VA_ARGS__, 4); break;                                                              \
+    case 5: F(__VA_ARGS__, 5); break;                                                              \
+    default: F(__VA_ARGS__, RD); break;                                                            \
+    }
+
+/* Decode-shaped calls (nq <= RD: a GQA group at one position): too few rows to share a widened,
+ * transposed tile, so scores and P.V read the f16 rows directly, all rows in one block. */
+static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                         const tca_kv_segment *seg, int nseg, int d, float scale,
+                         float *m, float *l, float *acc, int64_t ldacc) {
+    _Alignas(32) float p[RD * BK] = {0}; /* scores, then probabilities; zeros keep the unused tail finite */
+    const int R = (int)nq;
+    int64_t maxpos = qpos[0];
+    for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
+    for (int g = 0; g < nseg; g++) {
+        const tca_kv_segment *s = &seg[g];
+        const int64_t n = tca_kv_visible(s, maxpos);
+        for (int64_t j0 = 0; j0 < n; j0 += BK) {
+            const int64_t nk = n - j0 < BK ? n - j0 : BK;
+            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
+            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            int64_t vis[RD], nv = 0;
+            for (int r = 0; r < R; r++) {
+                vis[r] = tca_kv_visible(&ts, qpos[r]);
+                nv = vis[r] > nv ? vis[r] : nv;
+            }
+            if (nv == 0) continue;
+            const int nvec = (int)((nv + 7) / 8);
+            DIRECT_R(scores_direct, q, ldq, s, j0, nv, d, p)
+            float alpha[RD];
+            for (int r = 0; r < R; r++) {
+                float *pr = p + r * BK;
+                if (vis[r] == 0) {
+                    for (int v = 0; v < nvec; v++) _mm256_store_ps(pr + 8 * v, _mm256_setzero_ps());
+                    alpha[r] = 1.0f;
+                } else {
+                    alpha[r] = softmax_row(pr, vis[r], nvec, scale, &m[r], &l[r]);
+                }
+            }
+            DIRECT_R(pv_direct, p, alpha, s, j0, d, nv, acc, ldacc)
+        }
+    }
+}
+
 void tca_attn_accum_avx2(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
                          const tca_kv_segment *seg, int nseg, int d, float scale,
                          float *m, float *l, float *acc, int64_t ldacc) {
     if (d > D_MAX || d % 16 != 0 || nq <= 0) {
         tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        return;
+    }
+    if (nq <= RD) {
+        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
     tile t;

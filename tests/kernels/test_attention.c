@@ -4,7 +4,7 @@
  *    directly from the segments (so the specification is checked, not only copied).
  * 2. Every ISA level this build and CPU have against the reference, with the contract's bound
  *    |o - o_ref| <= (1e-5 + 4 d 2^-24 S) max|v| per row (attention.h), for
- *    d in {16, 48, 64, 128} and 272 (nq <= 3), nq in {1, 3, 7, 96}, and the segment lists
+ *    d in {16, 48, 64, 128} and 272 (nq <= 3), nq in {1, ..., 7, 96}, and the segment lists
  *      causal      one causal segment, queries at the end of it (prefill chunk: heads x positions)
  *      unaligned   one causal segment whose pos0 is not a multiple of anything, queries straddling
  *                  its start (some see 1 key, some none)
@@ -422,7 +422,9 @@ static void check_merge_finish(const char *isa, const tca_kernels *k, const tca_
 }
 
 static const int dims[] = {16, 48, 64, 128, 272};
-static const int64_t nqs[] = {1, 3, 7, 96};
+/* 1..6: every row count of the variants' single-block (decode) paths, 6 = Qwen2.5's GQA group;
+ * 7: one full block + 1; 96: a prefill tile of 3 heads x 32 positions. */
+static const int64_t nqs[] = {1, 2, 3, 4, 5, 6, 7, 96};
 
 /* All problems for the tables in tabs[0..ntab) (tabs[0] is ref). */
 static void run_all(const tca_kernels *tabs, int ntab, const char *const *names) {
