@@ -30,7 +30,6 @@
 #define MAX_ROWS 33
 #define MAX_M 33
 #define MAX_N 1792
-#define MAX_ROW_BYTES (MAX_N * 4 + 64) /* F32 row plus stride padding */
 #define MAX_LDY_PAD 3
 #define CANARY 0x7fc0dea5u
 #define REL_BOUND 1e-5
@@ -143,7 +142,6 @@ static double q8_1_s_slack(int type, const uint8_t *w, const uint8_t *xq, int64_
 }
 
 typedef struct {
-    uint8_t *wbuf, *xq_ref, *xq_var;
     float *x;            /* MAX_M * MAX_N activations */
     uint32_t *y_ref, *y_var;
     float *wdeq, *xdeq;  /* one dequantized row each */
@@ -154,6 +152,10 @@ static const int64_t m_list[] = {1, 2, 5, 16, 33};
 #define N_ROWS (sizeof rows_list / sizeof rows_list[0])
 #define N_M (sizeof m_list / sizeof m_list[0])
 
+static void run_case_in(const tca_kernels *ref, const tca_kernels *var, int type, int64_t n, int64_t rows,
+                        int64_t m, int check_ref, buffers *b, uint8_t *w, size_t w_stride, uint8_t *xr,
+                        uint8_t *xv, size_t xq_stride, const char *isa, const char *tname, size_t xrow);
+
 /* One shape for one type: ref vs exact (check_ref) and/or variant vs ref (var != NULL). */
 static void run_case(const tca_kernels *ref, const tca_kernels *var, int type, int64_t n,
                      int64_t rows, int64_t m, int check_ref, buffers *b) {
@@ -163,9 +165,30 @@ static void run_case(const tca_kernels *ref, const tca_kernels *var, int type, i
     const size_t wrow = (size_t)tca_type_row_bytes((uint32_t)type, n);
     const size_t xrow = (size_t)tca_type_row_bytes((uint32_t)at, n);
     const size_t w_stride = wrow + rnd() % 17, xq_stride = xrow + rnd() % 17;
+    /* each buffer ends where its last row ends, so an over-read is visible to sanitizers */
+    const size_t w_off = rnd() % MAX_OFF, xr_off = rnd() % MAX_OFF, xv_off = rnd() % MAX_OFF;
+    uint8_t *wbuf = malloc(w_off + (size_t)(rows - 1) * w_stride + wrow);
+    uint8_t *xrbuf = malloc(xr_off + (size_t)(m - 1) * xq_stride + xrow);
+    uint8_t *xvbuf = malloc(xv_off + (size_t)(m - 1) * xq_stride + xrow);
+    if (!wbuf || !xrbuf || !xvbuf) {
+        fail(isa, tname, n, rows, m, "out of memory");
+        free(wbuf);
+        free(xrbuf);
+        free(xvbuf);
+        return;
+    }
+    run_case_in(ref, var, type, n, rows, m, check_ref, b, wbuf + w_off, w_stride, xrbuf + xr_off, xvbuf + xv_off,
+                xq_stride, isa, tname, xrow);
+    free(wbuf);
+    free(xrbuf);
+    free(xvbuf);
+}
+
+static void run_case_in(const tca_kernels *ref, const tca_kernels *var, int type, int64_t n, int64_t rows,
+                        int64_t m, int check_ref, buffers *b, uint8_t *w, size_t w_stride, uint8_t *xr,
+                        uint8_t *xv, size_t xq_stride, const char *isa, const char *tname, size_t xrow) {
+    const int at = tca_act_type(type);
     const int64_t ldy = rows + (int64_t)(rnd() % (MAX_LDY_PAD + 1));
-    uint8_t *w = b->wbuf + rnd() % MAX_OFF;
-    uint8_t *xr = b->xq_ref + rnd() % MAX_OFF, *xv = b->xq_var + rnd() % MAX_OFF;
     const int64_t yoff = (int64_t)(rnd() % 16);
     const int block = tca_type_info((uint32_t)at)->block_elems;
     char msg[256];
@@ -264,16 +287,13 @@ int main(void) {
     printf("test_matmul: seed %" PRIu64 "\n", seed);
 
     buffers b;
-    b.wbuf = malloc(MAX_OFF + (size_t)MAX_ROWS * MAX_ROW_BYTES);
-    b.xq_ref = malloc(MAX_OFF + (size_t)MAX_M * MAX_ROW_BYTES);
-    b.xq_var = malloc(MAX_OFF + (size_t)MAX_M * MAX_ROW_BYTES);
     b.x = malloc((size_t)MAX_M * MAX_N * sizeof(float));
     const size_t ny = GUARD + 16 + (size_t)MAX_M * (MAX_ROWS + MAX_LDY_PAD) + GUARD;
     b.y_ref = malloc(ny * sizeof(uint32_t));
     b.y_var = malloc(ny * sizeof(uint32_t));
     b.wdeq = malloc(MAX_N * sizeof(float));
     b.xdeq = malloc(MAX_N * sizeof(float));
-    if (!b.wbuf || !b.xq_ref || !b.xq_var || !b.x || !b.y_ref || !b.y_var || !b.wdeq || !b.xdeq) {
+    if (!b.x || !b.y_ref || !b.y_var || !b.wdeq || !b.xdeq) {
         fprintf(stderr, "FAIL: out of memory\n");
         return 1;
     }
@@ -327,9 +347,6 @@ int main(void) {
         printf("%s: %ld cases vs ref:%s\n", tca_isa_name(k.isa), cases_run - before, names[0] ? names : " (no variants)");
     }
 
-    free(b.wbuf);
-    free(b.xq_ref);
-    free(b.xq_var);
     free(b.x);
     free(b.y_ref);
     free(b.y_var);
