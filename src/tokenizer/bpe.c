@@ -188,10 +188,6 @@ static tca_status scratch_reserve(tok_bpe_scratch *s, size_t n) {
 tca_status tok_bpe_word(const tca_tokenizer *t, tok_bpe_scratch *s, const char *w, size_t n,
                         tok_ids *out) {
     const uint8_t *u = (const uint8_t *)w;
-    /* A word that is a token whose BPE result is itself needs no merging (most words of
-     * prose): see check_whole_words in load.c. */
-    tca_token whole = tok_strmap_find(&t->by_piece, t->piece, t->piece_off, w, n);
-    if (whole >= 0 && t->whole_ok && t->whole_ok[whole]) return tok_ids_push(out, whole);
     tca_status st = scratch_reserve(s, n);
     if (st != TCA_OK) return st;
     /* Symbols: one per byte that has a token; bytes without one are dropped before merging. */

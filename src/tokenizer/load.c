@@ -274,28 +274,6 @@ static tca_status load_eog(tca_tokenizer *t) {
     return TCA_OK;
 }
 
-/* The encoder takes a word that is itself a NORMAL token as that token without merging. That is
- * what BPE gives whenever the token is its own BPE result, which holds for every token of a vocab
- * trained by BPE; this checks it token by token and keeps the shortcut only where it holds. */
-static tca_status check_whole_words(tca_tokenizer *t) {
-    t->whole_ok = calloc((size_t)t->n_vocab, 1);
-    if (!t->whole_ok) return tca_fail(TCA_ERR_NOMEM, "tokenizer: out of memory");
-    tok_bpe_scratch s = {0};
-    tok_ids ids = {0};
-    tca_status st = TCA_OK;
-    for (int32_t i = 0; i < t->n_vocab && st == TCA_OK; i++) {
-        if (t->types[i] != TCA_TOKEN_NORMAL) continue;
-        size_t len;
-        const char *p = tok_piece(t, i, &len);
-        ids.len = 0;
-        st = tok_bpe_word(t, &s, p, len, &ids);
-        t->whole_ok[i] = st == TCA_OK && ids.len == 1 && ids.p[0] == i;
-    }
-    tok_bpe_scratch_free(&s);
-    free(ids.p);
-    return st;
-}
-
 tca_status tca_tokenizer_load(const tca_gguf *g, tca_tokenizer **out) {
     if (!out) return tca_fail(TCA_ERR_ARG, "tokenizer: NULL output pointer");
     *out = NULL;
@@ -332,7 +310,6 @@ tca_status tca_tokenizer_load(const tca_gguf *g, tca_tokenizer **out) {
     if (st == TCA_OK) st = load_added(t);
     if (st == TCA_OK) st = load_eog(t);
     if (st == TCA_OK) st = tok_pretok_new(t->pre_kind, &t->pretok);
-    if (st == TCA_OK) st = check_whole_words(t);
     if (st != TCA_OK) {
         tca_tokenizer_free(t);
         return st;
@@ -353,7 +330,6 @@ void tca_tokenizer_free(tca_tokenizer *t) {
     tok_mergemap_free(&t->merges);
     free(t->added);
     free(t->eog);
-    free(t->whole_ok);
     tok_pretok_free(t->pretok);
     free(t);
 }

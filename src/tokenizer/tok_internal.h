@@ -102,9 +102,6 @@ struct tca_tokenizer {
     tca_token *eog; /* sorted */
     size_t n_eog;
     tok_pretok *pretok;
-    /* [n_vocab] 1 where a NORMAL token is its own BPE result: a word equal to its piece is
-     * that token without merging (filled at load; all 0 while it is being filled). */
-    uint8_t *whole_ok;
 };
 
 static inline const char *tok_text(const tca_tokenizer *t, tca_token id, size_t *len) {

@@ -6,17 +6,124 @@
 #include "status_internal.h"
 #include "tok_internal.h"
 
+/* Per-call cache of BPE results: prose repeats its words, and a word seen before costs one
+ * lookup in a table that stays small (a book has ~20k distinct words) instead of a BPE run over
+ * the large merge table. Words longer than WC_MAX_WORD bytes are not cached. */
+enum { WC_MAX_WORD = 64, WC_MAX_ENTRIES = 1 << 20 };
+
+typedef struct wc_entry {
+    uint32_t word_off, word_len; /* in wc.words */
+    uint32_t ids_off, n_ids;     /* in wc.ids */
+} wc_entry;
+
+typedef struct word_cache {
+    uint32_t *slots; /* entry index + 1, 0 = empty */
+    uint32_t *tags;  /* high hash bits per slot */
+    uint32_t mask;
+    wc_entry *e;
+    uint32_t n, cap_e;
+    tok_bytes words;
+    tok_ids ids;
+} word_cache;
+
 typedef struct enc {
     const tca_tokenizer *t;
     tok_pretok_state *re;
     tok_bpe_scratch bpe;
     tok_bytes norm; /* NFC output of one stretch */
     tok_ids ids;
+    word_cache wc;
 } enc;
+
+static void wc_free(word_cache *c) {
+    free(c->slots);
+    free(c->tags);
+    free(c->e);
+    free(c->words.p);
+    free(c->ids.p);
+}
+
+/* Index of the word's entry, or -1; *slot_out: where it would go. */
+static int64_t wc_find(const word_cache *c, const char *w, size_t n, uint64_t h, uint32_t *slot_out) {
+    uint32_t tag = (uint32_t)(h >> 32), i = (uint32_t)h & c->mask;
+    for (;; i = (i + 1) & c->mask) {
+        uint32_t v = c->slots[i];
+        if (v == 0) {
+            *slot_out = i;
+            return -1;
+        }
+        const wc_entry *e = &c->e[v - 1];
+        if (c->tags[i] == tag && e->word_len == n && !memcmp(c->words.p + e->word_off, w, n))
+            return (int64_t)(v - 1);
+    }
+}
+
+static tca_status wc_grow(word_cache *c) {
+    uint32_t cap = c->slots ? (c->mask + 1) * 2 : 4096;
+    uint32_t *slots = calloc(cap, sizeof *slots), *tags = calloc(cap, sizeof *tags);
+    if (!slots || !tags) {
+        free(slots);
+        free(tags);
+        return tca_fail(TCA_ERR_NOMEM, "tokenize: out of memory for the word cache");
+    }
+    for (uint32_t k = 0; k < c->n; k++) {
+        const wc_entry *e = &c->e[k];
+        uint64_t h = tok_hash(c->words.p + e->word_off, e->word_len);
+        uint32_t i = (uint32_t)h & (cap - 1);
+        while (slots[i]) i = (i + 1) & (cap - 1);
+        slots[i] = k + 1;
+        tags[i] = (uint32_t)(h >> 32);
+    }
+    free(c->slots);
+    free(c->tags);
+    c->slots = slots;
+    c->tags = tags;
+    c->mask = cap - 1;
+    return TCA_OK;
+}
 
 static tca_status on_word(const char *w, size_t n, void *user) {
     enc *e = user;
-    return tok_bpe_word(e->t, &e->bpe, w, n, &e->ids);
+    word_cache *c = &e->wc;
+    if (n > WC_MAX_WORD) return tok_bpe_word(e->t, &e->bpe, w, n, &e->ids);
+    if (!c->slots) {
+        tca_status st = wc_grow(c);
+        if (st != TCA_OK) return st;
+    }
+    uint64_t h = tok_hash(w, n);
+    uint32_t slot;
+    int64_t k = wc_find(c, w, n, h, &slot);
+    if (k >= 0) {
+        const wc_entry *en = &c->e[k];
+        for (uint32_t i = 0; i < en->n_ids; i++) {
+            tca_status st = tok_ids_push(&e->ids, c->ids.p[en->ids_off + i]);
+            if (st != TCA_OK) return st;
+        }
+        return TCA_OK;
+    }
+    size_t before = e->ids.len;
+    tca_status st = tok_bpe_word(e->t, &e->bpe, w, n, &e->ids);
+    if (st != TCA_OK || c->n >= WC_MAX_ENTRIES) return st;
+    if (c->n == c->cap_e) {
+        uint32_t ncap = c->cap_e ? c->cap_e * 2 : 1024;
+        wc_entry *ne = realloc(c->e, ncap * sizeof *ne);
+        if (!ne) return tca_fail(TCA_ERR_NOMEM, "tokenize: out of memory for the word cache");
+        c->e = ne;
+        c->cap_e = ncap;
+    }
+    wc_entry *en = &c->e[c->n];
+    en->word_off = (uint32_t)c->words.len;
+    en->word_len = (uint32_t)n;
+    en->ids_off = (uint32_t)c->ids.len;
+    en->n_ids = (uint32_t)(e->ids.len - before);
+    st = tok_bytes_put(&c->words, w, n);
+    for (size_t i = before; i < e->ids.len && st == TCA_OK; i++) st = tok_ids_push(&c->ids, e->ids.p[i]);
+    if (st != TCA_OK) return st;
+    c->slots[slot] = ++c->n;
+    c->tags[slot] = (uint32_t)(h >> 32);
+    /* Load factor <= 1/2. */
+    if (c->n * 2 > c->mask + 1) return wc_grow(c);
+    return TCA_OK;
 }
 
 /* A stretch of text between added tokens: normalized and pre-tokenized on its own, as HF does
@@ -91,6 +198,7 @@ static tca_status encode(const tca_tokenizer *t, const char *text, size_t len, u
     if (st == TCA_OK && eos) st = tok_ids_push(&e.ids, t->eos);
     tok_pretok_state_free(e.re);
     tok_bpe_scratch_free(&e.bpe);
+    wc_free(&e.wc);
     free(e.norm.p);
     free(fixed.p);
     if (st != TCA_OK) {

@@ -19,6 +19,7 @@ Checks, each failure printed with the first differing position:
     garble multi-byte characters on purpose)
   * the `tca tokenize` command agrees with the library (-p, -f, --ids, --no-special, --bos)
   * for Qwen2.5: the 0.5b and 1.5b files hold the same tokenizer (when both are present)
+  * every NORMAL token is its own BPE result, so BPE's ignore_merges flag cannot matter
 """
 import argparse
 import os
@@ -214,6 +215,16 @@ def main():
         vocab.byte_ok[u2b[ch]] = True
     print("bytes without a token of their own: %d" % vocab.byte_ok.count(False), flush=True)
     helper = Helper(a.helper, path)
+
+    # BPE's ignore_merges (a whole word that is a vocab token is taken as is) is not visible in
+    # the GGUF. It cannot change any id if every NORMAL token is its own BPE result: check that.
+    not_self = [i for i, (t, ty) in enumerate(zip(vocab.tokens, vocab.types))
+                if ty == 1 and [x.id for x in tok.model.tokenize(t)] != [i]]
+    if not_self:
+        fail("%d vocab tokens are not their own BPE result (e.g. %s): ignore_merges matters" % (
+            len(not_self), not_self[:5]))
+    else:
+        print("every NORMAL token is its own BPE result: ignore_merges is irrelevant", flush=True)
 
     # Books, in full.
     for book in BOOKS:
