@@ -84,6 +84,7 @@ cmake -S "$SRC" -B "$BUILD" \
     -DLLAMA_BUILD_EXAMPLES=ON \
     -DLLAMA_BUILD_TOOLS=ON \
     -DLLAMA_BUILD_COMMIT="$COMMIT" \
+    -DGGML_CCACHE=OFF \
     >"$VDIR/cmake-configure.log"
 cmake --build "$BUILD" --config Release -j "$JOBS" --target "${TARGETS[@]}"
 end=$(date +%s)

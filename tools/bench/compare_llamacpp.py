@@ -88,7 +88,7 @@ def main():
         o, t = ours.get(k), theirs.get(k)
         o_s = f"{o['tokens_per_s']:.2f} ± {o['tokens_per_s_sd']:.2f}" if o else "-"
         t_s = f"{t['avg_ts']:.2f} ± {t['stddev_ts']:.2f}" if t else "-"
-        ratio = f"{o['tokens_per_s'] / t['avg_ts']:.2f}" if o and t and t["avg_ts"] > 0 else "-"
+        ratio = f"{o['tokens_per_s'] / t['avg_ts']:.3g}" if o and t and t["avg_ts"] > 0 else "-"
         print(f"| {test_name(*k)} | {o_s} | {t_s} | {ratio} |")
     print()
 
