@@ -76,6 +76,11 @@ static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_ge
                            int32_t *toks) {
     double sum = 0, sum2 = 0, attn = 0, mm = 0, other = 0;
     tca_status s = TCA_OK;
+    /* Warm-up, unmeasured (as llama-bench does): pages the weights in and wakes the threads. */
+    tca_context_reset(ctx);
+    for (int i = 0; i < 16; i++) toks[i] = random_token(n_vocab);
+    if ((s = tca_eval(ctx, toks, 16, NULL, NULL, NULL)) != TCA_OK || (s = tca_eval(ctx, toks, 1, NULL, NULL, NULL)) != TCA_OK)
+        return s;
     for (int rep = 0; rep < reps; rep++) {
         tca_context_reset(ctx);
         int total = depth + (n_prompt ? n_prompt : n_gen);
@@ -156,7 +161,7 @@ int tca_cmd_bench(int argc, char **argv) {
     tca_model *model = NULL;
     if ((s = tca_model_load(path, &model)) != TCA_OK) return tca_tool_fail("loading the model", s);
     const tca_hparams *hp = tca_model_hparams(model);
-    long need = 1;
+    long need = 17; /* the warm-up's 16 + 1 tokens */
     for (int i = 0; i < n_pp; i++) need = pp[i] > need ? pp[i] : need;
     for (int i = 0; i < n_depth && n_gen; i++) need = depths[i] + n_gen > need ? depths[i] + n_gen : need;
     if (need > hp->n_ctx_train) {
