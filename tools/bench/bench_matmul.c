@@ -16,6 +16,7 @@
  * rows (best dequant level) and multiply with OpenBLAS cblas_sgemm, 1 and 2 threads.
  * Each figure is the best of 12 trials of at least 40 ms (--quick: 1 trial of 50 ms): on a
  * machine shared with other jobs the best short trial is the one least disturbed by them.
+ * 1-thread figures use the thread's CPU time, 2-thread figures wall time (see CLOCK_OF).
  * Prints a markdown table with ratios, then one JSON line per row (machine, level, threads,
  * commit). */
 #include <cblas.h>
@@ -35,15 +36,18 @@
 #endif
 
 #define PREFILL_M 512
+/* 1 thread: the thread's CPU time (what the kernel costs, robust on a machine shared with
+ * other jobs); 2 threads: wall time (includes waiting for the slower thread) */
+#define CLOCK_OF(nt) ((nt) == 1 ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC)
 #define REF_PREFILL_ROWS 32
 #define DQ_TILE 256
 #define COLD_BYTES (256ll << 20)
 
 void openblas_set_num_threads(int num_threads);
 
-static double now_s(void) {
+static double now_s(clockid_t clock) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -96,20 +100,20 @@ static const shape shapes[] = {
 
 static int quick;
 
-/* Best seconds per call of body over trials (each repeating for at least min_s). */
-#define MEASURE(result, body)                                                                     \
+/* Best seconds per call of body over trials (each repeating for at least min_s) on `clock`. */
+#define MEASURE(result, clock, body)                                                              \
     do {                                                                                          \
         const int trials_ = quick ? 1 : 12;                                                       \
         const double min_s_ = quick ? 0.05 : 0.04;                                                \
         double best_ = 1e30;                                                                      \
         for (int trial_ = 0; trial_ < trials_; trial_++) {                                        \
             int64_t reps_ = 0;                                                                    \
-            const double t0_ = now_s();                                                           \
+            const double t0_ = now_s(clock);                                                      \
             double t_;                                                                            \
             do {                                                                                  \
                 body;                                                                             \
                 reps_++;                                                                          \
-                t_ = now_s() - t0_;                                                               \
+                t_ = now_s(clock) - t0_;                                                          \
             } while (t_ < min_s_);                                                                \
             if (t_ / (double)reps_ < best_) best_ = t_ / (double)reps_;                           \
         }                                                                                         \
@@ -206,7 +210,7 @@ int main(int argc, char **argv) {
         double t_dq[2];
         for (int nt = 1; nt <= 2; nt++) {
             openblas_set_num_threads(nt);
-            MEASURE(t_dq[nt - 1], dequant_sgemm(best, sh->type, w, ws, x, wf, y, sh->rows, PREFILL_M, sh->n, nt));
+            MEASURE(t_dq[nt - 1], CLOCK_OF(nt), dequant_sgemm(best, sh->type, w, ws, x, wf, y, sh->rows, PREFILL_M, sh->n, nt));
         }
         const double flops = 2.0 * (double)sh->rows * (double)sh->n * PREFILL_M;
         const double gf_dq1 = flops / t_dq[0] / 1e9, gf_dq = flops / t_dq[1] / 1e9;
@@ -219,15 +223,15 @@ int main(int argc, char **argv) {
             double dec[2];
             for (int nt = 1; nt <= 2; nt++) {
                 int c = 0;
-                MEASURE(dec[nt - 1], {
+                MEASURE(dec[nt - 1], CLOCK_OF(nt), {
                     qgemm_threads(k, sh->type, w + (size_t)c * wbytes, ws, x, xq, xs, y, sh->rows, 1, sh->n, nt);
                     c = (c + 1) % copies;
                 });
             }
             const int64_t prow = l == TCA_ISA_REF ? REF_PREFILL_ROWS : sh->rows;
             double t_pre, t_pre1 = 0;
-            MEASURE(t_pre, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 2));
-            if (l != TCA_ISA_REF) MEASURE(t_pre1, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 1));
+            MEASURE(t_pre, CLOCK_MONOTONIC, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 2));
+            if (l != TCA_ISA_REF) MEASURE(t_pre1, CLOCK_THREAD_CPUTIME_ID, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, prow, PREFILL_M, sh->n, 1));
             const double gb1 = (double)wbytes / dec[0] / 1e9, gb2 = (double)wbytes / dec[1] / 1e9;
             const double gf = 2.0 * (double)prow * (double)sh->n * PREFILL_M / t_pre / 1e9;
             const double gf1 = l == TCA_ISA_REF ? 0.0 : 2.0 * (double)prow * (double)sh->n * PREFILL_M / t_pre1 / 1e9;
