@@ -4,7 +4,10 @@
  * BK = 32 widened once (vcvt_f32_f16; K transposed with 4x4 trn shuffles, V row-major), register
  * blocks of RS = 2 query rows (scores: 2 rows x 8 vectors of keys, the q values taken four at a
  * time with by-lane FMAs; P.V: 2 rows x 32 dimensions), the probabilities through exp_neon.h,
- * masks by bit-select. Head dimensions above D_MAX go to the reference kernel.
+ * masks by bit-select. Calls of at most RD = 6 rows (decode) skip the tile as in the x86 files:
+ * dot-product scores straight from the f16 K rows (4 keys x 6 rows of accumulators, pairwise
+ * adds for the sums) and V widened inside P.V. Head dimensions above D_MAX go to the reference
+ * kernel.
  * Stack: about 66 KiB. */
 #include <arm_neon.h>
 #include <math.h>
@@ -19,6 +22,7 @@
 #define RS 2      /* query rows per register block */
 #define DV 8      /* vectors of the head dimension per P.V register block */
 #define D_MAX 256 /* largest head dimension with a tile on the stack */
+#define RD 6      /* rows of a decode-shaped call, handled in one block without a tile */
 
 typedef struct {
     _Alignas(16) float kt[D_MAX * BK]; /* kt[c * BK + j] = K[j][c]; zero for j >= tile length */
@@ -163,11 +167,112 @@ static void pv_block(const float *p, const float *alpha, const float *v, int d, 
     }
 }
 
+/* Direct scores of up to RD rows from the f16 K rows: p[r][j] = q_r . k_j for j < nk, four keys
+ * at a time as dot products along d (4 x R accumulators, each K chunk widened once for all rows)
+ * and pairwise adds for the horizontal sums. p[r][j] for nk <= j < round_up(nk, 4) is garbage
+ * (masked later). */
+static inline __attribute__((always_inline)) void scores_direct(const float *q, int64_t ldq,
+                                                                const tca_kv_segment *s, int64_t j0,
+                                                                int64_t nk, int d, float *p, const int R) {
+    for (int64_t j = 0; j < nk; j += 4) {
+        const tca_f16 *kr[4];
+        for (int t = 0; t < 4; t++) kr[t] = s->k + (j0 + (j + t < nk ? j + t : j)) * s->ld;
+        float32x4_t a[RD][4];
+        for (int r = 0; r < R; r++)
+            for (int t = 0; t < 4; t++) a[r][t] = vdupq_n_f32(0.0f);
+        for (int c = 0; c < d; c += 4) {
+            float32x4_t kv[4];
+            for (int t = 0; t < 4; t++) kv[t] = load_f16x4(kr[t] + c);
+            for (int r = 0; r < R; r++) {
+                const float32x4_t qv = vld1q_f32(q + r * ldq + c);
+                for (int t = 0; t < 4; t++) a[r][t] = vfmaq_f32(a[r][t], qv, kv[t]);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            vst1q_f32(p + r * BK + j, vpaddq_f32(vpaddq_f32(a[r][0], a[r][1]), vpaddq_f32(a[r][2], a[r][3])));
+    }
+}
+
+/* Direct P.V of up to RD rows from the f16 V rows, 16 dimensions at a time (d is a multiple). */
+static inline __attribute__((always_inline)) void pv_direct(const float *p, const float *alpha,
+                                                            const tca_kv_segment *s, int64_t j0, int d,
+                                                            int64_t nv, float *acc, int64_t ldacc, const int R) {
+    for (int dc = 0; dc < d; dc += 16) {
+        float32x4_t a[RD][4];
+        for (int r = 0; r < R; r++)
+            for (int w = 0; w < 4; w++) a[r][w] = vmulq_n_f32(vld1q_f32(acc + r * ldacc + dc + 4 * w), alpha[r]);
+        for (int64_t j = 0; j < nv; j++) {
+            const tca_f16 *vj = s->v + (j0 + j) * s->ld + dc;
+            float32x4_t v[4];
+            for (int w = 0; w < 4; w++) v[w] = load_f16x4(vj + 4 * w);
+            for (int r = 0; r < R; r++) {
+                const float pj = p[r * BK + j];
+                for (int w = 0; w < 4; w++) a[r][w] = vfmaq_n_f32(a[r][w], v[w], pj);
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int w = 0; w < 4; w++) vst1q_f32(acc + r * ldacc + dc + 4 * w, a[r][w]);
+    }
+}
+
+#define DIRECT_R(F, ...)                                                                           \
+    switch (R) {                                                                                   \
+    case 1: F(__VA_ARGS__, 1); break;                                                              \
+    case 2: F(__VA_ARGS__, 2); break;                                                              \
+    case 3: F(__VA_ARGS__, 3); break;                                                              \
+    case 4: F(__VA_ARGS__, 4); break;                                                              \
+    case 5: F(__VA_ARGS__, 5); break;                                                              \
+    default: F(__VA_ARGS__, RD); break;                                                            \
+    }
+
+/* Decode-shaped calls (nq <= RD: a GQA group at one position): too few rows to share a widened,
+ * transposed tile, so scores and P.V read the f16 rows directly, all rows in one block. */
+static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                         const tca_kv_segment *seg, int nseg, int d, float scale,
+                         float *m, float *l, float *acc, int64_t ldacc) {
+    _Alignas(16) float p[RD * BK] = {0}; /* scores, then probabilities; zeros keep the unused tail finite */
+    const int R = (int)nq;
+    int64_t maxpos = qpos[0];
+    for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
+    for (int g = 0; g < nseg; g++) {
+        const tca_kv_segment *s = &seg[g];
+        const int64_t n = tca_kv_visible(s, maxpos);
+        for (int64_t j0 = 0; j0 < n; j0 += BK) {
+            const int64_t nk = n - j0 < BK ? n - j0 : BK;
+            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
+            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            int64_t vis[RD], nv = 0;
+            for (int r = 0; r < R; r++) {
+                vis[r] = tca_kv_visible(&ts, qpos[r]);
+                nv = vis[r] > nv ? vis[r] : nv;
+            }
+            if (nv == 0) continue;
+            const int nvec = (int)((nv + 3) / 4);
+            DIRECT_R(scores_direct, q, ldq, s, j0, nv, d, p)
+            float alpha[RD];
+            for (int r = 0; r < R; r++) {
+                float *pr = p + r * BK;
+                if (vis[r] == 0) {
+                    for (int v = 0; v < nvec; v++) vst1q_f32(pr + 4 * v, vdupq_n_f32(0.0f));
+                    alpha[r] = 1.0f;
+                } else {
+                    alpha[r] = softmax_row(pr, vis[r], nvec, scale, &m[r], &l[r]);
+                }
+            }
+            DIRECT_R(pv_direct, p, alpha, s, j0, d, nv, acc, ldacc)
+        }
+    }
+}
+
 void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
                          const tca_kv_segment *seg, int nseg, int d, float scale,
                          float *m, float *l, float *acc, int64_t ldacc) {
     if (d > D_MAX || d % 16 != 0 || nq <= 0) {
         tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        return;
+    }
+    if (nq <= RD) {
+        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
     tile t;
