@@ -33,13 +33,19 @@
 #define UNROLL _Pragma("GCC unroll 4")
 #define RCHUNK 16
 
-/* Software prefetch PF_DIST ahead in each weight row (as in matmul_avx2.c: decode streams R rows
- * from DRAM and the hardware prefetchers alone stay below the read bandwidth). */
+/* Software prefetch of the weight bytes a step will need later, as in matmul_avx2.c: PF_DIST
+ * ahead in the row and the same offset in the next tile's rows (decode streams R rows from DRAM
+ * and the hardware prefetchers alone stay below the read bandwidth). */
 #define PF_DIST 1024
 #define PREFETCH_AHEAD(p, step)                                                                   \
     do {                                                                                          \
         for (size_t pf_ = 0; pf_ < (step); pf_ += 64)                                             \
             _mm_prefetch((const char *)(p) + PF_DIST + pf_, _MM_HINT_T0);                        \
+    } while (0)
+#define PREFETCH_NEXT(p, step, dist)                                                              \
+    do {                                                                                          \
+        for (size_t pf_ = 0; pf_ < (step); pf_ += 64)                                             \
+            _mm_prefetch((const char *)(p) + (dist) + pf_, _MM_HINT_T1);                         \
     } while (0)
 
 #ifdef TCA_MATMUL_VNNI
@@ -211,6 +217,7 @@ AI void legacy_step4(int t, int R, int M, int nblk, const uint8_t *w, size_t ws,
     UNROLL for (int r = 0; r < R; r++) {
         const uint8_t *b0 = w + (size_t)r * ws + (size_t)b * wb;
         PREFETCH_AHEAD(b0, (size_t)nblk * wb);
+        PREFETCH_NEXT(b0, (size_t)nblk * wb, (size_t)R * ws);
         const __m512i v = load4x16(b0 + wq_off(t), wb, nblk);
         lo[r] = _mm512_and_si512(v, m4);
         hi[r] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
@@ -339,6 +346,7 @@ AI void k_tile(int t, int R, int M, const uint8_t *w, size_t ws, const uint8_t *
         UNROLL for (int r = 0; r < R; r++) {
             blk[r] = w + (size_t)r * ws + (size_t)b * wb;
             PREFETCH_AHEAD(blk[r], wb);
+            PREFETCH_NEXT(blk[r], wb, (size_t)R * ws);
             if (t == TCA_TYPE_Q6_K) {
                 const __m128i s8 = _mm_loadu_si128((const __m128i *)(blk[r] + offsetof(tca_block_q6_K, scales)));
                 mins[r] = _mm256_cvtepi8_epi16(s8); /* for the -32 offset: sum_g sc_g bsum_g */
