@@ -17,8 +17,9 @@
  * Each figure is the best of 12 trials of at least 40 ms (--quick: 1 trial of 50 ms): on a
  * machine shared with other jobs the best short trial is the one least disturbed by them.
  * 1-thread figures use the thread's CPU time, 2-thread figures wall time (see CLOCK_OF).
- * Prints a markdown table with ratios, then one JSON line per row (machine, level, threads,
- * commit). */
+ * Then a crossover table (crossover()): ours against dequantise + sgemm for m = 1 ... 512.
+ * Prints markdown tables with ratios, then one JSON line per row of the first (machine, level,
+ * threads, commit). */
 #include <cblas.h>
 #include <inttypes.h>
 #include <math.h>
@@ -152,6 +153,47 @@ static void dequant_sgemm(const tca_kernels *k, int type, const uint8_t *w, size
     }
 }
 
+/* Where the prefill strategy changes: for one shape per type, GFLOP/s of the best level against
+ * dequantise + sgemm at m = 1 ... 512, 1 thread (CPU time), weights cache-resident (the
+ * prefill case: each weight tile is reused by many activation rows). */
+static void crossover(const tca_kernels *k) {
+    static const int ms[] = {1, 4, 16, 64, 512};
+    static const size_t pick[] = {2, 4, 5, 7, 8}; /* one shape per weight type */
+    printf("crossover, 1 thread (CPU time), level %s: GFLOP/s ours / dequant+sgemm (ratio)\n\n", tca_isa_name(k->isa));
+    printf("| shape | type | m=1 | m=4 | m=16 | m=64 | m=512 |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+    openblas_set_num_threads(1);
+    for (size_t p = 0; p < sizeof pick / sizeof pick[0]; p++) {
+        const shape *sh = &shapes[pick[p]];
+        const int64_t rows = sh->rows > 1536 ? 1536 : sh->rows; /* cache-resident */
+        const size_t ws = (size_t)tca_type_row_bytes((uint32_t)sh->type, sh->n);
+        const size_t xs = (size_t)tca_type_row_bytes((uint32_t)tca_act_type(sh->type), sh->n);
+        uint8_t *w = malloc(ws * (size_t)rows), *xq = malloc(xs * PREFILL_M);
+        float *x = malloc((size_t)PREFILL_M * sh->n * sizeof(float)), *y = malloc((size_t)PREFILL_M * rows * sizeof(float));
+        float *wf = malloc((size_t)DQ_TILE * sh->n * sizeof(float));
+        if (!w || !xq || !x || !y || !wf) {
+            fprintf(stderr, "bench_matmul: out of memory\n");
+            exit(1);
+        }
+        fill_weights(sh->type, w, (int64_t)(ws * (size_t)rows));
+        for (int64_t j = 0; j < PREFILL_M * sh->n; j++) x[j] = (float)((int)(rnd() % 2001) - 1000) / 1000.0f;
+        printf("| %s %" PRId64 " x %" PRId64 " | %s |", sh->model, rows, sh->n, tca_type_info((uint32_t)sh->type)->name);
+        for (size_t j = 0; j < sizeof ms / sizeof ms[0]; j++) {
+            double a, b;
+            MEASURE(a, CLOCK_THREAD_CPUTIME_ID, qgemm_threads(k, sh->type, w, ws, x, xq, xs, y, rows, ms[j], sh->n, 1));
+            MEASURE(b, CLOCK_THREAD_CPUTIME_ID, dequant_sgemm(k, sh->type, w, ws, x, wf, y, rows, ms[j], sh->n, 1));
+            const double f = 2.0 * (double)rows * (double)sh->n * ms[j] / 1e9;
+            printf(" %.0f / %.0f (%.2f) |", f / a, f / b, b / a);
+        }
+        printf("\n");
+        fflush(stdout);
+        free(w);
+        free(xq);
+        free(x);
+        free(y);
+        free(wf);
+    }
+}
+
 static void cpu_name(char *out, size_t size) {
     snprintf(out, size, "unknown");
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -259,6 +301,8 @@ int main(int argc, char **argv) {
         free(y);
         free(wf);
     }
+    printf("\n");
+    crossover(best);
     printf("\n");
     for (int j = 0; j < njson; j++) printf("%s\n", json[j]);
     return 0;
