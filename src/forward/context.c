@@ -1,4 +1,5 @@
 /* Context creation: every buffer is sized here, once, from the model and the parameters. */
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -75,6 +76,15 @@ tca_status tca_context_new(const tca_model *m, const tca_context_params *p, tca_
     c->rope_inv_freq = alloc(c, d / 2 * sizeof(double), &failed);
     c->attn_scratch = alloc(c, (size_t)c->n_threads * (size_t)c->attn_scratch_floats * 4, &failed);
     c->attn_qpos = alloc(c, (size_t)c->n_threads * (size_t)tile_rows * sizeof(int64_t), &failed);
+    /* OpenBLAS runs inside our threads: it must not start its own (a team of one thread is not
+     * "in parallel" for OpenMP, so OpenBLAS would otherwise fan out and oversubscribe the cores). */
+    openblas_set_num_threads(1);
+    /* TCA_PREFILL_GEMM=q keeps the integer kernels for prefill too (for measurements). */
+    const char *gemm = getenv("TCA_PREFILL_GEMM");
+    c->sgemm_min_rows = gemm && !strcmp(gemm, "q") ? 1 << 30 : 32;
+    c->gemm_scratch_floats = TCA_SGEMM_ROWS * (int64_t)(ff > e ? ff : e);
+    if (c->n_batch >= c->sgemm_min_rows)
+        c->gemm_scratch = alloc(c, (size_t)c->n_threads * (size_t)c->gemm_scratch_floats * 4, &failed);
     c->split_state = alloc(c, (size_t)hp->n_head_kv * (size_t)c->n_split * (size_t)grp * (2 + d) * 4, &failed);
     if (failed) {
         tca_context_free(c);
@@ -88,7 +98,8 @@ tca_status tca_context_new(const tca_model *m, const tca_context_params *p, tca_
 void tca_context_free(tca_context *c) {
     if (c == NULL) return;
     void *bufs[] = {c->kv_k, c->kv_v, c->x, c->xn, c->xq, c->q, c->kf, c->vf, c->att, c->gate, c->up,
-                    c->rope_cos, c->rope_sin, c->rope_inv_freq, c->attn_scratch, c->attn_qpos, c->split_state};
+                    c->rope_cos, c->rope_sin, c->rope_inv_freq, c->attn_scratch, c->attn_qpos, c->split_state,
+                    c->gemm_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(c);
 }

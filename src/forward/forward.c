@@ -13,6 +13,7 @@
  *   x += (silu(xn Wg^T) * (xn Wu^T)) Wd^T            via (T, n_ff)
  *
  * and after the last layer the logits of the final row only (never a T x vocab matrix). */
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -38,12 +39,12 @@ static void quantize_rows(tca_context *c, const tca_weight *w, const float *x, i
  * the row slices of all n products form one work-shared loop, so small matrices (k, v) do not
  * each cost a barrier and a load imbalance. Slices of 16..64 rows keep each slice's weights hot
  * across the T activation rows. */
-static void project(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
+static void project_q(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
                     const float *x, int64_t ldx, int64_t T) {
     int same = 1;
     for (int j = 1; j < n; j++) same &= tca_act_type((int)ws[j]->type) == tca_act_type((int)ws[0]->type);
     if (!same) { /* rare (mixed types in one group): one product at a time */
-        for (int j = 0; j < n; j++) project(c, 1, ws + j, ys + j, ldys + j, x, ldx, T);
+        for (int j = 0; j < n; j++) project_q(c, 1, ws + j, ys + j, ldys + j, x, ldx, T);
         return;
     }
     quantize_rows(c, ws[0], x, ldx, T);
@@ -66,6 +67,38 @@ static void project(tca_context *c, int n, const tca_weight *const *ws, float *c
         c->k->qgemm[w->type]((const char *)w->data + (size_t)r0 * w->row_bytes, w->row_bytes, c->xq, xq_stride,
                              ys[j] + r0, ldys[j], nr, T, w->cols);
     }
+}
+
+/* Prefill products as f32 GEMMs: each thread dequantizes a slice of TCA_SGEMM_ROWS weight rows into
+ * its own scratch and multiplies it with OpenBLAS (single-threaded inside our region). For many
+ * activation rows this beats the integer kernels on CPUs without VNNI (docs/benchmarks.md), and
+ * the activations stay f32, so prefill logits are not perturbed by 8-bit activation rounding. */
+static void project_sgemm(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
+                          const float *x, int64_t ldx, int64_t T) {
+    int64_t first[4], n_chunks = 0;
+    for (int j = 0; j < n; j++) {
+        first[j] = n_chunks;
+        n_chunks += (ws[j]->rows + TCA_SGEMM_ROWS - 1) / TCA_SGEMM_ROWS;
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t ci = 0; ci < n_chunks; ci++) {
+        int j = n - 1;
+        while (ci < first[j]) j--;
+        const tca_weight *w = ws[j];
+        int64_t r0 = (ci - first[j]) * TCA_SGEMM_ROWS, nr = w->rows - r0 < TCA_SGEMM_ROWS ? w->rows - r0 : TCA_SGEMM_ROWS;
+        float *wf = c->gemm_scratch + (int64_t)omp_get_thread_num() * c->gemm_scratch_floats;
+        c->k->dequant[w->type]((const char *)w->data + (size_t)r0 * w->row_bytes, wf, nr * w->cols);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)nr, (int)w->cols, 1.0f, x, (int)ldx, wf,
+                    (int)w->cols, 0.0f, ys[j] + r0, (int)ldys[j]);
+    }
+}
+
+static void project(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
+                    const float *x, int64_t ldx, int64_t T) {
+    if (T >= c->sgemm_min_rows)
+        project_sgemm(c, n, ws, ys, ldys, x, ldx, T);
+    else
+        project_q(c, n, ws, ys, ldys, x, ldx, T);
 }
 
 static void linear(tca_context *c, const tca_weight *w, const float *x, int64_t ldx, int64_t T, float *y,

@@ -9,6 +9,8 @@
 #include "model/model_internal.h"
 #include "tca/context.h"
 
+#define TCA_SGEMM_ROWS 128 /* weight rows per dequantized slice in prefill products */
+
 struct tca_context {
     const tca_model *model;
     const tca_hparams *hp;
@@ -30,6 +32,11 @@ struct tca_context {
     float *gate, *up;/* (B, n_ff) */
     float *rope_cos, *rope_sin; /* (B, d/2) per row position */
     double *rope_inv_freq;      /* (d/2) base^(-2i/d) */
+    /* Prefill products: batches of at least sgemm_min_rows rows use dequantize + f32 GEMM; each
+     * thread dequantizes a slice of weight rows into its own gemm_scratch_floats. */
+    int sgemm_min_rows;
+    float *gemm_scratch;
+    int64_t gemm_scratch_floats;
 
     /* Attention scratch, per thread: a query tile gathered as rows + its online-softmax state. */
     float *attn_scratch;         /* n_threads x attn_scratch_floats */
