@@ -34,6 +34,10 @@ PROMPTS = [
     'def fibonacci(n):\n    """Return the n-th Fibonacci number."""\n',
     'Once upon a time, in a small village by the sea, there lived an old fisherman who',
     'Alice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do:',
+    # long enough (> 32 tokens) for the f32-GEMM prefill path; also run in batches of 7 rows below
+    'Alice was beginning to get very tired of sitting by her sister on the bank, and of having nothing to do: '
+    'once or twice she had peeped into the book her sister was reading, but it had no pictures or conversations '
+    'in it, "and what is the use of a book," thought Alice "without pictures or conversations?" So she was',
 ]
 
 
@@ -50,16 +54,18 @@ def main():
     failures = 0
     for i, prompt in enumerate(PROMPTS):
         ids = tokenize(tca, model, prompt)
-        with tempfile.NamedTemporaryFile(suffix='.f32') as f:
-            subprocess.run([evalbin, model, 'logits', f.name] + [str(t) for t in ids], check=True)
-            ours = np.fromfile(f.name, dtype=np.float32).astype(np.float64)
         want = ref.forward(ids)
-        rel = np.abs(ours - want).max() / (want.max() - want.min())
-        top_ok = int(np.argmax(ours)) == int(np.argmax(want))
-        print(f'prompt {i}: {len(ids)} tokens, max |diff| / range = {rel:.4f} (tol {REL_TOL}), '
-              f'top-1 ours {int(np.argmax(ours))} ref {int(np.argmax(want))}')
-        if rel > REL_TOL or not top_ok:
-            failures += 1
+        for batch in ([None, 7] if len(ids) > 32 else [None]):
+            env = dict(os.environ, **({'TCA_TEST_BATCH': str(batch)} if batch else {}))
+            with tempfile.NamedTemporaryFile(suffix='.f32') as f:
+                subprocess.run([evalbin, model, 'logits', f.name] + [str(t) for t in ids], check=True, env=env)
+                ours = np.fromfile(f.name, dtype=np.float32).astype(np.float64)
+            rel = np.abs(ours - want).max() / (want.max() - want.min())
+            top_ok = int(np.argmax(ours)) == int(np.argmax(want))
+            print(f'prompt {i}: {len(ids)} tokens{f" in batches of {batch}" if batch else ""}, max |diff| / range = '
+                  f'{rel:.4f} (tol {REL_TOL}), top-1 ours {int(np.argmax(ours))} ref {int(np.argmax(want))}')
+            if rel > REL_TOL or not top_ok:
+                failures += 1
         # greedy continuation
         got = subprocess.run([evalbin, model, 'greedy', str(n_gen)] + [str(t) for t in ids], check=True,
                              capture_output=True, text=True).stdout.split()
