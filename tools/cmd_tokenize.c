@@ -12,8 +12,9 @@ static void usage(FILE *f) {
             "usage: tca tokenize [-m MODEL] (-p TEXT | -f FILE) [--ids] [--no-special] [--bos]\n\n"
             "Tokenizes UTF-8 text with the model's byte-level BPE tokenizer (identical ids to the\n"
             "Hugging Face tokenizer the model was trained with; docs/tokenizer.md) and prints\n"
-            "one token per line: its id, a tab and its text with \\n, \\t, \\r, \\\\ and bytes\n"
-            "that are not whole UTF-8 characters written as escapes. The token count goes to\n"
+            "one token per line: its id, a tab and its text with \\n, \\t, \\r, \\\\, other control\n"
+            "characters and bytes that are not whole UTF-8 characters written as escapes\n"
+            "(\\xNN). The token count goes to\n"
             "stderr. Invalid UTF-8 in the input is tokenized as U+FFFD per maximal invalid\n"
             "sequence.\n\n"
             "  -m MODEL      a .gguf path or the name of a fetched model (default: %s)\n"
@@ -22,8 +23,8 @@ static void usage(FILE *f) {
             "  --ids         print only the ids, one per line\n"
             "  --no-special  treat control-token text such as <|im_start|> as ordinary text\n"
             "                (default: it becomes the control token)\n"
-            "  --bos         prepend the model's BOS token (the models' metadata does not ask\n"
-            "                for one; an error if the model has none)\n"
+            "  --bos         prepend the model's BOS token (SmolLM2's and Qwen2.5's metadata\n"
+            "                do not ask for one; an error if the model has none)\n"
             "  -h, --help    this text\n\n"
             "Exit status: 0 on success, 1 on an error (one line on stderr), 2 on bad usage.\n",
             TCA_DEFAULT_MODEL);
