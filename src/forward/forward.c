@@ -95,7 +95,10 @@ static void project_sgemm(tca_context *c, int n, const tca_weight *const *ws, fl
 
 static void project(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
                     const float *x, int64_t ldx, int64_t T) {
-    if (T >= c->sgemm_min_rows)
+    /* Crossover measured by tools/bench/bench_matmul on AVX2 (docs/benchmarks.md): the integer
+     * kernels of the K types hold their own up to ~256 rows, the legacy types' only to ~32. */
+    const int k_type = tca_act_type((int)ws[0]->type) == TCA_TYPE_Q8_K;
+    if (T >= (k_type ? 8 : 1) * c->sgemm_min_rows)
         project_sgemm(c, n, ws, ys, ldys, x, ldx, T);
     else
         project_q(c, n, ws, ys, ldys, x, ldx, T);
