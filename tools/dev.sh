@@ -126,6 +126,8 @@ test)
     deps
     build
     fetch smollm2
+    # the tokenizer's Qwen2 reference test needs a qwen2 file: the 0.5B is the small one (491 MB)
+    fetch qwen2.5-0.5b
     run_tests
     ;;
 quickstart)
