@@ -5,8 +5,9 @@ published architectures: RMSNorm, RoPE (llama: GGUF stores Q/K rows permuted for
 pairing of adjacent dimensions; qwen2: "neox" pairing of dimension i with i + d/2), grouped-query
 attention, SwiGLU, tied or separate output head, Q/K/V biases for qwen2.
 
-Float64 throughout: it is the oracle our f32 runtime is measured against, not a fast path.
-Weights are dequantised per layer on demand and cached, so the 1.5B model fits in memory.
+Float64 arithmetic throughout: it is the oracle our f32 runtime is measured against, not a fast
+path. Weights are dequantised on demand and cached as float32 (every dequantised value is exact
+in float32) and widened per use, so the 1.5B model's cache takes 6 GB, not 12.
 
     m = RefModel('~/.cache/tca/models/smollm2.gguf')
     logits = m.forward([1, 2, 3])            # (vocab,) logits of the last position
@@ -50,9 +51,9 @@ class RefModel:
         """Dequantised tensor as float64 with numpy shape (rows, ne0)."""
         if name not in self._cache:
             t = self.tensors[name]
-            w = dequantize(t.data, t.tensor_type).astype(np.float64)
+            w = dequantize(t.data, t.tensor_type).astype(np.float32)
             self._cache[name] = w.reshape([int(x) for x in reversed(t.shape)] if w.ndim > 1 or len(t.shape) > 1 else -1)
-        return self._cache[name]
+        return self._cache[name].astype(np.float64)
 
     def has(self, name):
         return name in self.tensors
@@ -88,7 +89,8 @@ class RefModel:
         H, G, d = self.n_head, self.n_head_kv, self.head_dim
         past = cache['n'] if cache else 0
         pos = np.arange(past, past + T, dtype=np.float64)
-        x = self.weight('token_embd.weight')[np.asarray(tokens)]
+        self.weight('token_embd.weight')  # cached as float32; widen only the rows used
+        x = self._cache['token_embd.weight'][np.asarray(tokens)].astype(np.float64)
         mask = np.triu(np.full((T, past + T), -np.inf), past + 1)
         for l in range(self.n_layer):
             p = f'blk.{l}'
