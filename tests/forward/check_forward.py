@@ -55,15 +55,19 @@ def main():
     for i, prompt in enumerate(PROMPTS):
         ids = tokenize(tca, model, prompt)
         want = ref.forward(ids)
+        top2 = np.sort(want)[-2:]
+        tie = top2[1] - top2[0] < MARGIN_REL * (want.max() - want.min())
         for batch in ([None, 7] if len(ids) > 32 else [None]):
             env = dict(os.environ, **({'TCA_TEST_BATCH': str(batch)} if batch else {}))
             with tempfile.NamedTemporaryFile(suffix='.f32') as f:
                 subprocess.run([evalbin, model, 'logits', f.name] + [str(t) for t in ids], check=True, env=env)
                 ours = np.fromfile(f.name, dtype=np.float32).astype(np.float64)
             rel = np.abs(ours - want).max() / (want.max() - want.min())
-            top_ok = int(np.argmax(ours)) == int(np.argmax(want))
+            # the same top-1, unless the reference's own top two are a near tie
+            top_ok = int(np.argmax(ours)) == int(np.argmax(want)) or tie
             print(f'prompt {i}: {len(ids)} tokens{f" in batches of {batch}" if batch else ""}, max |diff| / range = '
-                  f'{rel:.4f} (tol {REL_TOL}), top-1 ours {int(np.argmax(ours))} ref {int(np.argmax(want))}')
+                  f'{rel:.4f} (tol {REL_TOL}), top-1 ours {int(np.argmax(ours))} ref {int(np.argmax(want))}'
+                  f'{" (reference top-2 within the near-tie margin)" if tie else ""}')
             if rel > REL_TOL or not top_ok:
                 failures += 1
         # greedy continuation
