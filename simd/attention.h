@@ -51,7 +51,11 @@
  * in which the running max rises, each adding up to ~2^-23 relative error, so a call whose max
  * rises in hundreds of tiles can exceed the first term (not seen with real attention scores).
  * attn_merge and attn_finish are bit-identical across variants (per-row scalar expf, then one
- * multiply, add or divide per element, never fused). */
+ * multiply, add or divide per element, never fused).
+ *
+ *   void attn_accum_f32(... same arguments, const tca_kv_segment_f32 *seg ...)
+ *     The same contract over an f32 cache (tca_kv_segment_f32: k, v are float rows): the KV
+ *     cache option --kv-type f32. Same accuracy bound against attn_accum_f32's ref. */
 #ifndef TCA_SIMD_ATTENTION_H
 #define TCA_SIMD_ATTENTION_H
 
@@ -69,6 +73,16 @@ typedef struct tca_kv_segment {
 typedef void (*tca_attn_accum_fn)(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
                                   const tca_kv_segment *seg, int nseg, int d, float scale,
                                   float *m, float *l, float *acc, int64_t ldacc);
+typedef struct tca_kv_segment_f32 {
+    const float *k, *v;
+    int64_t n, ld;
+    int64_t pos0;
+    int causal;
+} tca_kv_segment_f32;
+
+typedef void (*tca_attn_accum_f32_fn)(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                                      const tca_kv_segment_f32 *seg, int nseg, int d, float scale,
+                                      float *m, float *l, float *acc, int64_t ldacc);
 typedef void (*tca_attn_merge_fn)(int64_t nq, int d, float *m, float *l, float *acc, int64_t ldacc,
                                   const float *m2, const float *l2, const float *acc2, int64_t ldacc2);
 typedef void (*tca_attn_finish_fn)(int64_t nq, int d, const float *l, const float *acc,

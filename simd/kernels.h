@@ -14,6 +14,7 @@
 #include "elementwise.h"
 #include "matmul.h"
 #include "quant.h"
+#include "select.h"
 
 typedef enum tca_isa { TCA_ISA_REF = 0, TCA_ISA_AVX2, TCA_ISA_AVX512, TCA_ISA_NEON, TCA_ISA_COUNT } tca_isa;
 
@@ -26,6 +27,7 @@ typedef struct tca_kernels {
     tca_qgemm_fn qgemm[TCA_TYPE_COUNT];
     /* attention.h */
     tca_attn_accum_fn attn_accum;
+    tca_attn_accum_f32_fn attn_accum_f32; /* the same over an f32 KV cache (--kv-type f32) */
     tca_attn_merge_fn attn_merge;
     tca_attn_finish_fn attn_finish;
     /* elementwise.h */
@@ -34,6 +36,12 @@ typedef struct tca_kernels {
     tca_silu_mul_fn silu_mul;
     tca_softmax_fn softmax;
     tca_f32_to_f16_fn f32_to_f16;
+    /* select.h: TCA token selection */
+    tca_score_dot_fn score_dot;
+    tca_group_softmax_mean_fn group_softmax_mean;
+    tca_eff_count_fn eff_count;
+    tca_topk_fn topk;
+    tca_gather_rows_fn gather_rows;
 } tca_kernels;
 
 /* The table used by the library: chosen once on first call. */

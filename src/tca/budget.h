@@ -1,0 +1,74 @@
+/* TCA head budgets: the per-KV-head retain-count distributions that drive token selection, and
+ * the JSON head-budget file that stores them (../shared/docs/tca-spec.md sections 2 and 6,
+ * docs/tca.md). One reader and one writer, used by the runtime, calibration and the CUDA path. */
+#ifndef TCA_BUDGET_H
+#define TCA_BUDGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tca/model.h"
+#include "tca/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TCA_MAX_COUNTS 7 /* retain counts 1, 2, 4, ..., 64: block sizes up to 64 */
+
+typedef enum tca_scorer { TCA_SCORER_BLOCK_LAST = 0, TCA_SCORER_PROMPT_LAST = 1 } tca_scorer;
+typedef enum tca_redundancy { TCA_REDUNDANCY_ENTROPY = 0, TCA_REDUNDANCY_MASS = 1 } tca_redundancy;
+
+typedef struct tca_head_budget {
+    int layer, kv_head;
+    double mu, sigma;                     /* the log-Gaussian this head uses */
+    double p[TCA_MAX_COUNTS];             /* n_counts entries: fraction of blocks keeping 1, 2, 4, .. b */
+    double thresholds[TCA_MAX_COUNTS - 1];/* n_counts - 1 entries: decode retain-count cut points on e */
+    int has_thresholds;                   /* 0: none stored (decode uses the sequence's own quantiles) */
+    double keep, err;                     /* measured at calibration (keep ratio of the core; rel. L2 error); -1 unknown */
+} tca_head_budget;
+
+typedef struct tca_budget {
+    /* model the file is for */
+    char arch[32], name[128], fingerprint[17];
+    int n_layer, n_head, n_head_kv, head_dim;
+    /* selection parameters */
+    int block, sink, window; /* b (power of two, 2..64), s, w (a multiple of b) */
+    tca_scorer scorer;
+    tca_redundancy redundancy; /* optional in the file ("redundancy"), default entropy */
+    /* calibration provenance (empty / 0 / -1 when not calibrated) */
+    char calib_text[256], calib_mode[32];
+    int64_t calib_tokens;
+    double calib_target;
+    /* n_layer * n_head_kv records, index layer * n_head_kv + kv_head */
+    tca_head_budget *heads;
+} tca_budget;
+
+/* log2(block) + 1: the number of retain counts 1, 2, ..., block. */
+int tca_budget_n_counts(const tca_budget *b);
+
+/* A budget for model m with every head at the same p (from mu, sigma); thresholds none. */
+tca_status tca_budget_new_uniform(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
+                                  double mu, double sigma, tca_budget **out);
+
+/* Reads and validates a budget file against model m (m may be NULL: model checks skipped).
+ * Everything of spec section 6 is checked; a bad file is TCA_ERR_FORMAT (or TCA_ERR_IO) with a
+ * message naming the file and the field, and *out stays NULL. */
+tca_status tca_budget_load(const char *path, const tca_model *m, tca_budget **out);
+tca_status tca_budget_parse(const char *json, size_t len, const tca_model *m, tca_budget **out);
+
+/* Deterministic JSON (same budget -> same bytes; numbers round-trip exactly through the reader).
+ * tca_budget_to_json returns a malloc'ed string; tca_budget_save writes atomically. */
+char *tca_budget_to_json(const tca_budget *b);
+tca_status tca_budget_save(const tca_budget *b, const char *path);
+
+void tca_budget_free(tca_budget *b);
+
+/* The model's fingerprint: 16 lowercase hex digits of FNV-1a 64 over every tensor's name, shape
+ * and type in file order (docs/tca.md gives the exact byte sequence). */
+void tca_model_fingerprint(const tca_model *m, char out[17]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
