@@ -4,6 +4,7 @@
 #include "x86/elementwise_x86.h"
 #include "x86/dequant_x86.h"
 #include "x86/matmul_x86.h"
+#include "x86/select_x86.h"
 
 void tca_kernels_upgrade_avx2(tca_kernels *k) {
     tca_attention_register_avx2(k);
@@ -17,4 +18,5 @@ void tca_kernels_upgrade_avx2(tca_kernels *k) {
     k->dequant[TCA_TYPE_Q5_K] = tca_dequant_q5_K_avx2;
     k->dequant[TCA_TYPE_Q6_K] = tca_dequant_q6_K_avx2;
     tca_matmul_avx2_register(k->quantize_act, k->qgemm);
+    tca_select_register_avx2(k);
 }
