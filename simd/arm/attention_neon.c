@@ -5,9 +5,12 @@
  * blocks of RS = 2 query rows (scores: 2 rows x 8 vectors of keys, the q values taken four at a
  * time with by-lane FMAs; P.V: 2 rows x 32 dimensions), the probabilities through exp_neon.h,
  * masks by bit-select. Calls of at most RD = 6 rows (decode) skip the tile as in the x86 files:
- * dot-product scores straight from the f16 K rows (4 keys x 6 rows of accumulators, pairwise
- * adds for the sums) and V widened inside P.V. Head dimensions above D_MAX go to the reference
- * kernel.
+ * dot-product scores straight from the cache's K rows (4 keys x 6 rows of accumulators, pairwise
+ * adds for the sums) and V read (widened) inside P.V. Head dimensions above D_MAX go to the
+ * reference kernel.
+ * attn_accum_f32 is the same code over f32 rows: every step that touches the cache takes a
+ * constant F32 flag (its loads: widen 4 halves or load 4 floats), and the bodies are
+ * instantiated once per element type.
  * Stack: about 66 KiB. */
 #include <arm_neon.h>
 #include <math.h>
@@ -30,8 +33,9 @@ typedef struct {
     _Alignas(16) float p[RS * BK];     /* scores, then probabilities, of one row block */
 } tile;
 
-static inline float32x4_t load_f16x4(const tca_f16 *p) {
-    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+/* Elements c .. c + 4 of a cache row as f32: widened from f16, or loaded (F32). */
+static inline float32x4_t load_x4(const void *row, int c, const int F32) {
+    return F32 ? vld1q_f32((const float *)row + c) : vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16((const tca_f16 *)row + c)));
 }
 
 /* 4x4 transpose: trn pairs of floats, then pairs of doubles. */
@@ -45,29 +49,33 @@ static inline void transpose4(float32x4_t r[4]) {
 }
 
 /* Widens nk <= BK rows of K (transposed, zero-padded to BK) and of V into the tile. */
-static void load_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d, tile *t) {
+static inline __attribute__((always_inline)) void load_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                            int d, tile *t, const int F32) {
     for (int jb = 0; jb < BK; jb += 4)
         for (int c0 = 0; c0 < d; c0 += 4) {
             float32x4_t r[4];
             for (int i = 0; i < 4; i++)
-                r[i] = jb + i < nk ? load_f16x4(s->k + (j0 + jb + i) * s->ld + c0) : vdupq_n_f32(0.0f);
+                r[i] = jb + i < nk ? load_x4(tca_kv_row(s->k, j0 + jb + i, s->ld, F32), c0, F32) : vdupq_n_f32(0.0f);
             transpose4(r);
             for (int i = 0; i < 4; i++) vst1q_f32(t->kt + (c0 + i) * BK + jb, r[i]);
         }
     for (int64_t j = 0; j < nk; j++)
-        for (int c0 = 0; c0 < d; c0 += 4) vst1q_f32(t->v + j * d + c0, load_f16x4(s->v + (j0 + j) * s->ld + c0));
+        for (int c0 = 0; c0 < d; c0 += 4)
+            vst1q_f32(t->v + j * d + c0, load_x4(tca_kv_row(s->v, j0 + j, s->ld, F32), c0, F32));
 }
 
 /* Asks for the K and V rows [j0, j0 + nk) of the next tile while this one is computed: decode is
  * one pass over the cache, and without it each tile's loads would start only once the previous
- * tile's arithmetic ended. Into L2, not L1: a whole tile of f16 rows next to the widened tile
+ * tile's arithmetic ended. Into L2, not L1: a whole tile of cache rows next to the widened tile
  * would evict the latter from L1 (measured: 2x slower decode from a cache-resident head). */
-static void prefetch_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d) {
+static inline __attribute__((always_inline)) void prefetch_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                int d, const int F32) {
+    const int64_t bytes = (int64_t)d * (F32 ? 4 : 2);
     for (int64_t j = j0; j < j0 + nk; j++) {
-        const tca_f16 *k = s->k + j * s->ld, *v = s->v + j * s->ld;
-        for (int c = 0; c < d; c += 32) { /* one 64-byte line per 32 halves */
-            __builtin_prefetch(k + c, 0, 2);
-            __builtin_prefetch(v + c, 0, 2);
+        const char *k = tca_kv_row(s->k, j, s->ld, F32), *v = tca_kv_row(s->v, j, s->ld, F32);
+        for (int64_t b = 0; b < bytes; b += 64) { /* one 64-byte line at a time */
+            __builtin_prefetch(k + b, 0, 2);
+            __builtin_prefetch(v + b, 0, 2);
         }
     }
 }
@@ -167,22 +175,22 @@ static void pv_block(const float *p, const float *alpha, const float *v, int d, 
     }
 }
 
-/* Direct scores of up to RD rows from the f16 K rows: p[r][j] = q_r . k_j for j < nk, four keys
- * at a time as dot products along d (4 x R accumulators, each K chunk widened once for all rows)
- * and pairwise adds for the horizontal sums. p[r][j] for nk <= j < round_up(nk, 4) is garbage
- * (masked later). */
+/* Direct scores of up to RD rows from the cache's K rows: p[r][j] = q_r . k_j for j < nk, four
+ * keys at a time as dot products along d (4 x R accumulators, each K chunk loaded once for all
+ * rows) and pairwise adds for the horizontal sums. p[r][j] for nk <= j < round_up(nk, 4) is
+ * garbage (masked later). */
 static inline __attribute__((always_inline)) void scores_direct(const float *q, int64_t ldq,
-                                                                const tca_kv_segment *s, int64_t j0,
-                                                                int64_t nk, int d, float *p, const int R) {
+                                                                const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                int d, float *p, const int F32, const int R) {
     for (int64_t j = 0; j < nk; j += 4) {
-        const tca_f16 *kr[4];
-        for (int t = 0; t < 4; t++) kr[t] = s->k + (j0 + (j + t < nk ? j + t : j)) * s->ld;
+        const void *kr[4];
+        for (int t = 0; t < 4; t++) kr[t] = tca_kv_row(s->k, j0 + (j + t < nk ? j + t : j), s->ld, F32);
         float32x4_t a[RD][4];
         for (int r = 0; r < R; r++)
             for (int t = 0; t < 4; t++) a[r][t] = vdupq_n_f32(0.0f);
         for (int c = 0; c < d; c += 4) {
             float32x4_t kv[4];
-            for (int t = 0; t < 4; t++) kv[t] = load_f16x4(kr[t] + c);
+            for (int t = 0; t < 4; t++) kv[t] = load_x4(kr[t], c, F32);
             for (int r = 0; r < R; r++) {
                 const float32x4_t qv = vld1q_f32(q + r * ldq + c);
                 for (int t = 0; t < 4; t++) a[r][t] = vfmaq_f32(a[r][t], qv, kv[t]);
@@ -193,18 +201,18 @@ static inline __attribute__((always_inline)) void scores_direct(const float *q, 
     }
 }
 
-/* Direct P.V of up to RD rows from the f16 V rows, 16 dimensions at a time (d is a multiple). */
+/* Direct P.V of up to RD rows from the cache's V rows, 16 dimensions at a time (d is a multiple). */
 static inline __attribute__((always_inline)) void pv_direct(const float *p, const float *alpha,
-                                                            const tca_kv_segment *s, int64_t j0, int d,
-                                                            int64_t nv, float *acc, int64_t ldacc, const int R) {
+                                                            const tca_kv_view *s, int64_t j0, int d, int64_t nv,
+                                                            float *acc, int64_t ldacc, const int F32, const int R) {
     for (int dc = 0; dc < d; dc += 16) {
         float32x4_t a[RD][4];
         for (int r = 0; r < R; r++)
             for (int w = 0; w < 4; w++) a[r][w] = vmulq_n_f32(vld1q_f32(acc + r * ldacc + dc + 4 * w), alpha[r]);
         for (int64_t j = 0; j < nv; j++) {
-            const tca_f16 *vj = s->v + (j0 + j) * s->ld + dc;
+            const void *vj = tca_kv_row(s->v, j0 + j, s->ld, F32);
             float32x4_t v[4];
-            for (int w = 0; w < 4; w++) v[w] = load_f16x4(vj + 4 * w);
+            for (int w = 0; w < 4; w++) v[w] = load_x4(vj, dc + 4 * w, F32);
             for (int r = 0; r < R; r++) {
                 const float pj = p[r * BK + j];
                 for (int w = 0; w < 4; w++) a[r][w] = vfmaq_n_f32(a[r][w], v[w], pj);
@@ -226,21 +234,22 @@ static inline __attribute__((always_inline)) void pv_direct(const float *p, cons
     }
 
 /* Decode-shaped calls (nq <= RD: a GQA group at one position): too few rows to share a widened,
- * transposed tile, so scores and P.V read the f16 rows directly, all rows in one block. */
-static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
-                         const tca_kv_segment *seg, int nseg, int d, float scale,
-                         float *m, float *l, float *acc, int64_t ldacc) {
+ * transposed tile, so scores and P.V read the cache rows directly, all rows in one block. */
+static inline __attribute__((always_inline)) void accum_direct(const float *q, int64_t ldq, int64_t nq,
+                                                               const int64_t *qpos, const void *seg, int nseg,
+                                                               int d, float scale, float *m, float *l,
+                                                               float *acc, int64_t ldacc, const int F32) {
     _Alignas(16) float p[RD * BK] = {0}; /* scores, then probabilities; zeros keep the unused tail finite */
     const int R = (int)nq;
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
-        const tca_kv_segment *s = &seg[g];
-        const int64_t n = tca_kv_visible(s, maxpos);
+        const tca_kv_view s = tca_kv_view_at(seg, g, F32);
+        const int64_t n = tca_kv_visible(&s, maxpos);
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
-            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            if (j0 + BK < n) prefetch_tile(&s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d, F32);
+            const tca_kv_view ts = {NULL, NULL, nk, 0, s.pos0 + j0, s.causal};
             int64_t vis[RD], nv = 0;
             for (int r = 0; r < R; r++) {
                 vis[r] = tca_kv_visible(&ts, qpos[r]);
@@ -248,7 +257,7 @@ static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t 
             }
             if (nv == 0) continue;
             const int nvec = (int)((nv + 3) / 4);
-            DIRECT_R(scores_direct, q, ldq, s, j0, nv, d, p)
+            DIRECT_R(scores_direct, q, ldq, &s, j0, nv, d, p, F32)
             float alpha[RD];
             for (int r = 0; r < R; r++) {
                 float *pr = p + r * BK;
@@ -259,34 +268,39 @@ static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t 
                     alpha[r] = softmax_row(pr, vis[r], nvec, scale, &m[r], &l[r]);
                 }
             }
-            DIRECT_R(pv_direct, p, alpha, s, j0, d, nv, acc, ldacc)
+            DIRECT_R(pv_direct, p, alpha, &s, j0, d, nv, acc, ldacc, F32)
         }
     }
 }
 
-void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
-                         const tca_kv_segment *seg, int nseg, int d, float scale,
-                         float *m, float *l, float *acc, int64_t ldacc) {
+/* attn_accum over seg[0..nseg) of tca_kv_segment (F32 = 0) or tca_kv_segment_f32 (F32 = 1). */
+static inline __attribute__((always_inline)) void accum(const float *q, int64_t ldq, int64_t nq,
+                                                        const int64_t *qpos, const void *seg, int nseg, int d,
+                                                        float scale, float *m, float *l, float *acc,
+                                                        int64_t ldacc, const int F32) {
     if (d > D_MAX || d % 16 != 0 || nq <= 0) {
-        tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        if (F32)
+            tca_attn_accum_f32_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        else
+            tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
     if (nq <= RD) {
-        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, F32);
         return;
     }
     tile t;
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
-        const tca_kv_segment *s = &seg[g];
-        const int64_t n = tca_kv_visible(s, maxpos); /* keys that some query sees */
+        const tca_kv_view s = tca_kv_view_at(seg, g, F32);
+        const int64_t n = tca_kv_visible(&s, maxpos); /* keys that some query sees */
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            load_tile(s, j0, nk, d, &t);
-            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
+            load_tile(&s, j0, nk, d, &t, F32);
+            if (j0 + BK < n) prefetch_tile(&s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d, F32);
             /* the tile as a segment of its own, for the per-row visible counts */
-            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            const tca_kv_view ts = {NULL, NULL, nk, 0, s.pos0 + j0, s.causal};
             for (int64_t i0 = 0; i0 < nq; i0 += RS) {
                 const int R = nq - i0 < RS ? (int)(nq - i0) : RS;
                 int64_t vis[RS], nv = 0;
@@ -316,6 +330,19 @@ void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t 
     }
 }
 
+void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                         const tca_kv_segment *seg, int nseg, int d, float scale,
+                         float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 0);
+}
+
+void tca_attn_accum_f32_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                             const tca_kv_segment_f32 *seg, int nseg, int d, float scale,
+                             float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 1);
+}
+
 void tca_attention_register_neon(tca_kernels *k) {
     k->attn_accum = tca_attn_accum_neon;
+    k->attn_accum_f32 = tca_attn_accum_f32_neon;
 }

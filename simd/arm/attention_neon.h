@@ -11,6 +11,9 @@ struct tca_kernels;
 void tca_attn_accum_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
                          const tca_kv_segment *seg, int nseg, int d, float scale,
                          float *m, float *l, float *acc, int64_t ldacc);
+void tca_attn_accum_f32_neon(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                             const tca_kv_segment_f32 *seg, int nseg, int d, float scale,
+                             float *m, float *l, float *acc, int64_t ldacc);
 
 /* Table upgrades, one call each from init_neon.c. */
 void tca_attention_register_neon(struct tca_kernels *k);

@@ -6,8 +6,11 @@
  * probabilities, masks by blend/and since AVX2 has no mask registers.
  * Calls of at most RD = 6 rows (decode: a GQA group at one position) skip the tile: with so few
  * rows the K transpose costs more than the scores, so those take dot products along d straight
- * from the f16 rows (two keys x 6 rows of accumulators, one horizontal sum per key and row) and
+ * from the cache rows (two keys x 6 rows of accumulators, one horizontal sum per key and row) and
  * P.V widens V as it goes.
+ * attn_accum_f32 is the same code over f32 rows: every step that touches the cache takes a
+ * constant F32 flag (its two loads: widen 8 halves or load 8 floats), and the bodies are
+ * instantiated once per element type.
  * Head dimensions above D_MAX go to the reference kernel. Stack: about 66 KiB. */
 #include <immintrin.h>
 #include <math.h>
@@ -50,35 +53,40 @@ static inline void transpose8(__m256 r[8]) {
     }
 }
 
-static inline __m256 load_f16x8(const tca_f16 *p) {
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+/* Elements c .. c + 8 of a cache row as f32: widened from f16, or loaded (F32). */
+static inline __m256 load_x8(const void *row, int c, const int F32) {
+    return F32 ? _mm256_loadu_ps((const float *)row + c)
+               : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const tca_f16 *)row + c)));
 }
 
 /* Widens nk <= BK rows of K (transposed, zero-padded to BK) and of V into the tile. */
-static void load_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d, tile *t) {
+static inline __attribute__((always_inline)) void load_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                            int d, tile *t, const int F32) {
     for (int jb = 0; jb < BK; jb += 8)
         for (int c0 = 0; c0 < d; c0 += 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++)
-                r[i] = jb + i < nk ? load_f16x8(s->k + (j0 + jb + i) * s->ld + c0) : _mm256_setzero_ps();
+                r[i] = jb + i < nk ? load_x8(tca_kv_row(s->k, j0 + jb + i, s->ld, F32), c0, F32) : _mm256_setzero_ps();
             transpose8(r);
             for (int i = 0; i < 8; i++) _mm256_store_ps(t->kt + (c0 + i) * BK + jb, r[i]);
         }
     for (int64_t j = 0; j < nk; j++)
         for (int c0 = 0; c0 < d; c0 += 8)
-            _mm256_store_ps(t->v + j * d + c0, load_f16x8(s->v + (j0 + j) * s->ld + c0));
+            _mm256_store_ps(t->v + j * d + c0, load_x8(tca_kv_row(s->v, j0 + j, s->ld, F32), c0, F32));
 }
 
 /* Asks for the K and V rows [j0, j0 + nk) of the next tile while this one is computed: decode is
  * one pass over the cache, and without it each tile's loads would start only once the previous
- * tile's arithmetic ended. Into L2, not L1: a whole tile of f16 rows next to the widened tile
+ * tile's arithmetic ended. Into L2, not L1: a whole tile of cache rows next to the widened tile
  * would evict the latter from L1 (measured: 2x slower decode from a cache-resident head). */
-static void prefetch_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d) {
+static inline __attribute__((always_inline)) void prefetch_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                int d, const int F32) {
+    const int64_t bytes = (int64_t)d * (F32 ? 4 : 2);
     for (int64_t j = j0; j < j0 + nk; j++) {
-        const tca_f16 *k = s->k + j * s->ld, *v = s->v + j * s->ld;
-        for (int c = 0; c < d; c += 32) { /* one 64-byte line per 32 halves */
-            _mm_prefetch((const char *)(k + c), _MM_HINT_T1);
-            _mm_prefetch((const char *)(v + c), _MM_HINT_T1);
+        const char *k = tca_kv_row(s->k, j, s->ld, F32), *v = tca_kv_row(s->v, j, s->ld, F32);
+        for (int64_t b = 0; b < bytes; b += 64) { /* one 64-byte line at a time */
+            _mm_prefetch(k + b, _MM_HINT_T1);
+            _mm_prefetch(v + b, _MM_HINT_T1);
         }
     }
 }
@@ -201,18 +209,19 @@ static inline __m128 sum2(__m256 a, __m256 b) {
     return _mm_hadd_ps(x, x);
 }
 
-/* Direct scores of up to RD rows from the f16 K rows: p[r][j] = q_r . k_j for j < nk, two keys
- * at a time as dot products along d (2 x R accumulators, each K chunk widened once for all rows),
- * one horizontal sum per key and row. p[r][nk] for odd nk is garbage (masked later). */
+/* Direct scores of up to RD rows from the cache's K rows: p[r][j] = q_r . k_j for j < nk, two
+ * keys at a time as dot products along d (2 x R accumulators, each K chunk loaded once for all
+ * rows), one horizontal sum per key and row. p[r][nk] for odd nk is garbage (masked later). */
 static inline __attribute__((always_inline)) void scores_direct(const float *q, int64_t ldq,
-                                                                const tca_kv_segment *s, int64_t j0,
-                                                                int64_t nk, int d, float *p, const int R) {
+                                                                const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                int d, float *p, const int F32, const int R) {
     for (int64_t j = 0; j < nk; j += 2) {
-        const tca_f16 *k0 = s->k + (j0 + j) * s->ld, *k1 = j + 1 < nk ? k0 + s->ld : k0;
+        const void *k0 = tca_kv_row(s->k, j0 + j, s->ld, F32);
+        const void *k1 = j + 1 < nk ? tca_kv_row(s->k, j0 + j + 1, s->ld, F32) : k0;
         __m256 a[RD][2];
         for (int r = 0; r < R; r++) a[r][0] = a[r][1] = _mm256_setzero_ps();
         for (int c = 0; c < d; c += 8) {
-            const __m256 kv0 = load_f16x8(k0 + c), kv1 = load_f16x8(k1 + c);
+            const __m256 kv0 = load_x8(k0, c, F32), kv1 = load_x8(k1, c, F32);
             for (int r = 0; r < R; r++) {
                 const __m256 qv = _mm256_loadu_ps(q + r * ldq + c);
                 a[r][0] = _mm256_fmadd_ps(qv, kv0, a[r][0]);
@@ -223,10 +232,10 @@ static inline __attribute__((always_inline)) void scores_direct(const float *q, 
     }
 }
 
-/* Direct P.V of up to RD rows from the f16 V rows, 16 dimensions at a time (d is a multiple). */
+/* Direct P.V of up to RD rows from the cache's V rows, 16 dimensions at a time (d is a multiple). */
 static inline __attribute__((always_inline)) void pv_direct(const float *p, const float *alpha,
-                                                            const tca_kv_segment *s, int64_t j0, int d,
-                                                            int64_t nv, float *acc, int64_t ldacc, const int R) {
+                                                            const tca_kv_view *s, int64_t j0, int d, int64_t nv,
+                                                            float *acc, int64_t ldacc, const int F32, const int R) {
     for (int dc = 0; dc < d; dc += 16) {
         __m256 a[RD][2];
         for (int r = 0; r < R; r++) {
@@ -235,8 +244,8 @@ static inline __attribute__((always_inline)) void pv_direct(const float *p, cons
             a[r][1] = _mm256_mul_ps(_mm256_loadu_ps(acc + r * ldacc + dc + 8), al);
         }
         for (int64_t j = 0; j < nv; j++) {
-            const tca_f16 *vj = s->v + (j0 + j) * s->ld + dc;
-            const __m256 v0 = load_f16x8(vj), v1 = load_f16x8(vj + 8);
+            const void *vj = tca_kv_row(s->v, j0 + j, s->ld, F32);
+            const __m256 v0 = load_x8(vj, dc, F32), v1 = load_x8(vj, dc + 8, F32);
             for (int r = 0; r < R; r++) {
                 const __m256 pb = _mm256_broadcast_ss(p + r * BK + j);
                 a[r][0] = _mm256_fmadd_ps(pb, v0, a[r][0]);
@@ -261,21 +270,22 @@ static inline __attribute__((always_inline)) void pv_direct(const float *p, cons
     }
 
 /* Decode-shaped calls (nq <= RD: a GQA group at one position): too few rows to share a widened,
- * transposed tile, so scores and P.V read the f16 rows directly, all rows in one block. */
-static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
-                         const tca_kv_segment *seg, int nseg, int d, float scale,
-                         float *m, float *l, float *acc, int64_t ldacc) {
+ * transposed tile, so scores and P.V read the cache rows directly, all rows in one block. */
+static inline __attribute__((always_inline)) void accum_direct(const float *q, int64_t ldq, int64_t nq,
+                                                               const int64_t *qpos, const void *seg, int nseg,
+                                                               int d, float scale, float *m, float *l,
+                                                               float *acc, int64_t ldacc, const int F32) {
     _Alignas(32) float p[RD * BK] = {0}; /* scores, then probabilities; zeros keep the unused tail finite */
     const int R = (int)nq;
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
-        const tca_kv_segment *s = &seg[g];
-        const int64_t n = tca_kv_visible(s, maxpos);
+        const tca_kv_view s = tca_kv_view_at(seg, g, F32);
+        const int64_t n = tca_kv_visible(&s, maxpos);
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
-            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            if (j0 + BK < n) prefetch_tile(&s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d, F32);
+            const tca_kv_view ts = {NULL, NULL, nk, 0, s.pos0 + j0, s.causal};
             int64_t vis[RD], nv = 0;
             for (int r = 0; r < R; r++) {
                 vis[r] = tca_kv_visible(&ts, qpos[r]);
@@ -283,7 +293,7 @@ static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t 
             }
             if (nv == 0) continue;
             const int nvec = (int)((nv + 7) / 8);
-            DIRECT_R(scores_direct, q, ldq, s, j0, nv, d, p)
+            DIRECT_R(scores_direct, q, ldq, &s, j0, nv, d, p, F32)
             float alpha[RD];
             for (int r = 0; r < R; r++) {
                 float *pr = p + r * BK;
@@ -294,34 +304,39 @@ static void accum_direct(const float *q, int64_t ldq, int64_t nq, const int64_t 
                     alpha[r] = softmax_row(pr, vis[r], nvec, scale, &m[r], &l[r]);
                 }
             }
-            DIRECT_R(pv_direct, p, alpha, s, j0, d, nv, acc, ldacc)
+            DIRECT_R(pv_direct, p, alpha, &s, j0, d, nv, acc, ldacc, F32)
         }
     }
 }
 
-void tca_attn_accum_avx2(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
-                         const tca_kv_segment *seg, int nseg, int d, float scale,
-                         float *m, float *l, float *acc, int64_t ldacc) {
+/* attn_accum over seg[0..nseg) of tca_kv_segment (F32 = 0) or tca_kv_segment_f32 (F32 = 1). */
+static inline __attribute__((always_inline)) void accum(const float *q, int64_t ldq, int64_t nq,
+                                                        const int64_t *qpos, const void *seg, int nseg, int d,
+                                                        float scale, float *m, float *l, float *acc,
+                                                        int64_t ldacc, const int F32) {
     if (d > D_MAX || d % 16 != 0 || nq <= 0) {
-        tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        if (F32)
+            tca_attn_accum_f32_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        else
+            tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
     if (nq <= RD) {
-        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        accum_direct(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, F32);
         return;
     }
     tile t;
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
-        const tca_kv_segment *s = &seg[g];
-        const int64_t n = tca_kv_visible(s, maxpos); /* keys that some query sees */
+        const tca_kv_view s = tca_kv_view_at(seg, g, F32);
+        const int64_t n = tca_kv_visible(&s, maxpos); /* keys that some query sees */
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            load_tile(s, j0, nk, d, &t);
-            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
+            load_tile(&s, j0, nk, d, &t, F32);
+            if (j0 + BK < n) prefetch_tile(&s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d, F32);
             /* the tile as a segment of its own, for the per-row visible counts */
-            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            const tca_kv_view ts = {NULL, NULL, nk, 0, s.pos0 + j0, s.causal};
             for (int64_t i0 = 0; i0 < nq; i0 += RS) {
                 const int R = nq - i0 < RS ? (int)(nq - i0) : RS;
                 int64_t vis[RS], nv = 0;
@@ -348,6 +363,19 @@ void tca_attn_accum_avx2(const float *q, int64_t ldq, int64_t nq, const int64_t 
     }
 }
 
+void tca_attn_accum_avx2(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                         const tca_kv_segment *seg, int nseg, int d, float scale,
+                         float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 0);
+}
+
+void tca_attn_accum_f32_avx2(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                             const tca_kv_segment_f32 *seg, int nseg, int d, float scale,
+                             float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 1);
+}
+
 void tca_attention_register_avx2(tca_kernels *k) {
     k->attn_accum = tca_attn_accum_avx2;
+    k->attn_accum_f32 = tca_attn_accum_f32_avx2;
 }

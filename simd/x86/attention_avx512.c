@@ -13,8 +13,11 @@
  *   P.V     acc[r] = acc[r] * alpha_r + sum_j p[r][j] v_j, 6 rows x 64 dimensions in registers.
  * Calls with a single row block (nq <= 6: decode, a GQA group at one position) have no rows to
  * share a widened tile with, and transposing K costs more shuffles per key than its scores take
- * FMAs: they compute the scores as dot products along d straight from the f16 rows (one
- * horizontal sum per key and row) and widen V inside P.V.
+ * FMAs: they compute the scores as dot products along d straight from the cache rows (one
+ * horizontal sum per key and row) and read (widen) V inside P.V.
+ * attn_accum_f32 is the same code over f32 rows: every step that touches the cache takes a
+ * constant F32 flag (its loads: widen 16 halves or load 16 floats), and the body is instantiated
+ * once per element type.
  * Head dimensions above D_MAX (not in any supported model) go to the reference kernel.
  * Stack: about 130 KiB for the widened tile. */
 #include <immintrin.h>
@@ -64,34 +67,40 @@ static inline void transpose16(__m512 r[16]) {
     }
 }
 
+/* Elements c .. c + 16 of a row as f32: widened from f16, or loaded (F32; rows start anywhere). */
+static inline __m512 load_x16(const void *row, int64_t c, const int F32) {
+    return F32 ? _mm512_loadu_ps((const float *)row + c)
+               : _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const tca_f16 *)row + c)));
+}
+
 /* Widens nk <= BK rows of K (transposed, zero-padded to BK) and of V into the tile. */
-static void load_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d, tile *t) {
+static inline __attribute__((always_inline)) void load_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                            int d, tile *t, const int F32) {
     for (int jb = 0; jb < BK; jb += 16)
         for (int c0 = 0; c0 < d; c0 += 16) {
             __m512 r[16];
             for (int i = 0; i < 16; i++)
-                r[i] = jb + i < nk ? _mm512_cvtph_ps(_mm256_loadu_si256(
-                                         (const __m256i *)(s->k + (j0 + jb + i) * s->ld + c0)))
-                                   : _mm512_setzero_ps();
+                r[i] = jb + i < nk ? load_x16(tca_kv_row(s->k, j0 + jb + i, s->ld, F32), c0, F32) : _mm512_setzero_ps();
             transpose16(r);
             for (int i = 0; i < 16; i++) _mm512_store_ps(t->kt + (c0 + i) * BK + jb, r[i]);
         }
     for (int64_t j = 0; j < nk; j++)
         for (int c0 = 0; c0 < d; c0 += 16)
-            _mm512_store_ps(t->v + j * d + c0, _mm512_cvtph_ps(_mm256_loadu_si256(
-                                                   (const __m256i *)(s->v + (j0 + j) * s->ld + c0))));
+            _mm512_store_ps(t->v + j * d + c0, load_x16(tca_kv_row(s->v, j0 + j, s->ld, F32), c0, F32));
 }
 
 /* Asks for the K and V rows [j0, j0 + nk) of the next tile while this one is computed: decode is
  * one pass over the cache, and without it each tile's loads would start only once the previous
- * tile's arithmetic ended. Into L2, not L1: a whole tile of f16 rows next to the widened tile
+ * tile's arithmetic ended. Into L2, not L1: a whole tile of cache rows next to the widened tile
  * would evict the latter from L1 (measured: 2x slower decode from a cache-resident head). */
-static void prefetch_tile(const tca_kv_segment *s, int64_t j0, int64_t nk, int d) {
+static inline __attribute__((always_inline)) void prefetch_tile(const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                int d, const int F32) {
+    const int64_t bytes = (int64_t)d * (F32 ? 4 : 2);
     for (int64_t j = j0; j < j0 + nk; j++) {
-        const tca_f16 *k = s->k + j * s->ld, *v = s->v + j * s->ld;
-        for (int c = 0; c < d; c += 32) { /* one 64-byte line per 32 halves */
-            _mm_prefetch((const char *)(k + c), _MM_HINT_T1);
-            _mm_prefetch((const char *)(v + c), _MM_HINT_T1);
+        const char *k = tca_kv_row(s->k, j, s->ld, F32), *v = tca_kv_row(s->v, j, s->ld, F32);
+        for (int64_t b = 0; b < bytes; b += 64) { /* one 64-byte line at a time */
+            _mm_prefetch(k + b, _MM_HINT_T1);
+            _mm_prefetch(v + b, _MM_HINT_T1);
         }
     }
 }
@@ -157,11 +166,12 @@ static float softmax_row(float *p, int64_t vis, int nvec, float scale, float *m,
 }
 
 /* acc[r][dc .. dc + 16 * W) = acc * alpha_r + sum_{j < nv} p[r][j] v_j, for R rows. V row j at
- * v + j * ldv: the widened f32 tile (F16 = 0) or, for calls of one row block, the f16 cache rows
- * themselves (F16 = 1: widened here, since each is used once). */
+ * v + j * ldv elements: f32 rows (F32 = 1: the widened tile, or an f32 cache's own rows) or, for
+ * calls of one row block, the f16 cache rows themselves (F32 = 0: widened here, since each is
+ * used once). */
 static inline __attribute__((always_inline)) void pv(const float *p, const float *alpha, const void *v,
                                                      int64_t ldv, int dc, int64_t nv, float *acc,
-                                                     int64_t ldacc, const int R, const int W, const int F16) {
+                                                     int64_t ldacc, const int R, const int W, const int F32) {
     __m512 a[RS][DV];
     for (int r = 0; r < R; r++) {
         const __m512 al = _mm512_set1_ps(alpha[r]);
@@ -170,9 +180,7 @@ static inline __attribute__((always_inline)) void pv(const float *p, const float
     }
     for (int64_t j = 0; j < nv; j++) {
         __m512 vj[DV];
-        for (int w = 0; w < W; w++)
-            vj[w] = F16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const tca_f16 *)v + j * ldv + dc + 16 * w)))
-                        : _mm512_load_ps((const float *)v + j * ldv + dc + 16 * w);
+        for (int w = 0; w < W; w++) vj[w] = load_x16(tca_kv_row(v, j, ldv, F32), dc + 16 * w, F32);
         for (int r = 0; r < R; r++) {
             const __m512 pb = _mm512_set1_ps(p[r * BK + j]);
             for (int w = 0; w < W; w++) a[r][w] = _mm512_fmadd_ps(pb, vj[w], a[r][w]);
@@ -182,29 +190,29 @@ static inline __attribute__((always_inline)) void pv(const float *p, const float
         for (int w = 0; w < W; w++) _mm512_storeu_ps(acc + r * ldacc + dc + 16 * w, a[r][w]);
 }
 
-#define PV_W(R, F16)                                                                               \
+#define PV_W(R, F32)                                                                               \
     switch (W) {                                                                                   \
-    case 1: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 1, F16); break;                            \
-    case 2: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 2, F16); break;                            \
-    case 3: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 3, F16); break;                            \
-    default: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, DV, F16); break;                          \
+    case 1: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 1, F32); break;                            \
+    case 2: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 2, F32); break;                            \
+    case 3: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, 3, F32); break;                            \
+    default: pv(p, alpha, v, ldv, dc, nv, acc, ldacc, R, DV, F32); break;                          \
     }
 
-#define PV_R(F16)                                                                                  \
+#define PV_R(F32)                                                                                  \
     switch (R) {                                                                                   \
-    case 1: PV_W(1, F16) break;                                                                    \
-    case 2: PV_W(2, F16) break;                                                                    \
-    case 3: PV_W(3, F16) break;                                                                    \
-    case 4: PV_W(4, F16) break;                                                                    \
-    case 5: PV_W(5, F16) break;                                                                    \
-    default: PV_W(RS, F16) break;                                                                  \
+    case 1: PV_W(1, F32) break;                                                                    \
+    case 2: PV_W(2, F32) break;                                                                    \
+    case 3: PV_W(3, F32) break;                                                                    \
+    case 4: PV_W(4, F32) break;                                                                    \
+    case 5: PV_W(5, F32) break;                                                                    \
+    default: PV_W(RS, F32) break;                                                                  \
     }
 
-static void pv_block(const float *p, const float *alpha, const void *v, int64_t ldv, int f16, int d,
+static void pv_block(const float *p, const float *alpha, const void *v, int64_t ldv, int f32, int d,
                      int64_t nv, float *acc, int64_t ldacc, int R) {
     for (int dc = 0; dc < d; dc += 16 * DV) {
         const int W = (d - dc) / 16 < DV ? (d - dc) / 16 : DV;
-        if (f16) {
+        if (f32) {
             PV_R(1)
         } else {
             PV_R(0)
@@ -221,23 +229,23 @@ static inline __m128 sum4(__m512 a, __m512 b, __m512 c, __m512 d) {
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-/* Scores of one row block straight from the f16 K rows (calls of one row block, e.g. decode):
- * p[r][j] = q_r . k_j for j < nk, four keys at a time as dot products along d (4 x R vector
- * accumulators, each K chunk widened once for all R rows) with one horizontal sum per key
+/* Scores of one row block straight from the cache's K rows (calls of one row block, e.g.
+ * decode): p[r][j] = q_r . k_j for j < nk, four keys at a time as dot products along d (4 x R
+ * vector accumulators, each K chunk loaded once for all R rows) with one horizontal sum per key
  * and row. Cheaper than widening and transposing the tile when there are too few rows to share
  * it. p[r][j] for nk <= j < round_up(nk, 4) is garbage (masked later). */
-static inline __attribute__((always_inline)) void scores_rows_f16(const float *q, int64_t ldq,
-                                                                  const tca_kv_segment *s, int64_t j0,
-                                                                  int64_t nk, int d, float *p, const int R) {
+static inline __attribute__((always_inline)) void scores_rows(const float *q, int64_t ldq, const tca_kv_view *s,
+                                                              int64_t j0, int64_t nk, int d, float *p,
+                                                              const int R, const int F32) {
     for (int64_t j = 0; j < nk; j += 4) {
-        const tca_f16 *kr[4];
-        for (int t = 0; t < 4; t++) kr[t] = s->k + (j0 + (j + t < nk ? j + t : j)) * s->ld;
+        const void *kr[4];
+        for (int t = 0; t < 4; t++) kr[t] = tca_kv_row(s->k, j0 + (j + t < nk ? j + t : j), s->ld, F32);
         __m512 a[RS][4];
         for (int r = 0; r < R; r++)
             for (int t = 0; t < 4; t++) a[r][t] = _mm512_setzero_ps();
         for (int c = 0; c < d; c += 16) {
             __m512 kv[4];
-            for (int t = 0; t < 4; t++) kv[t] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(kr[t] + c)));
+            for (int t = 0; t < 4; t++) kv[t] = load_x16(kr[t], c, F32);
             for (int r = 0; r < R; r++) {
                 const __m512 qv = _mm512_loadu_ps(q + r * ldq + c);
                 for (int t = 0; t < 4; t++) a[r][t] = _mm512_fmadd_ps(qv, kv[t], a[r][t]);
@@ -247,27 +255,33 @@ static inline __attribute__((always_inline)) void scores_rows_f16(const float *q
     }
 }
 
-static void scores_block_f16(const float *q, int64_t ldq, const tca_kv_segment *s, int64_t j0, int64_t nk,
-                             int d, float *p, int R) {
+static inline __attribute__((always_inline)) void scores_block_rows(const float *q, int64_t ldq,
+                                                                    const tca_kv_view *s, int64_t j0, int64_t nk,
+                                                                    int d, float *p, int R, const int F32) {
     switch (R) {
-    case 1: scores_rows_f16(q, ldq, s, j0, nk, d, p, 1); break;
-    case 2: scores_rows_f16(q, ldq, s, j0, nk, d, p, 2); break;
-    case 3: scores_rows_f16(q, ldq, s, j0, nk, d, p, 3); break;
-    case 4: scores_rows_f16(q, ldq, s, j0, nk, d, p, 4); break;
-    case 5: scores_rows_f16(q, ldq, s, j0, nk, d, p, 5); break;
-    default: scores_rows_f16(q, ldq, s, j0, nk, d, p, RS); break;
+    case 1: scores_rows(q, ldq, s, j0, nk, d, p, 1, F32); break;
+    case 2: scores_rows(q, ldq, s, j0, nk, d, p, 2, F32); break;
+    case 3: scores_rows(q, ldq, s, j0, nk, d, p, 3, F32); break;
+    case 4: scores_rows(q, ldq, s, j0, nk, d, p, 4, F32); break;
+    case 5: scores_rows(q, ldq, s, j0, nk, d, p, 5, F32); break;
+    default: scores_rows(q, ldq, s, j0, nk, d, p, RS, F32); break;
     }
 }
 
-void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
-                           const tca_kv_segment *seg, int nseg, int d, float scale,
-                           float *m, float *l, float *acc, int64_t ldacc) {
+/* attn_accum over seg[0..nseg) of tca_kv_segment (F32 = 0) or tca_kv_segment_f32 (F32 = 1). */
+static inline __attribute__((always_inline)) void accum(const float *q, int64_t ldq, int64_t nq,
+                                                        const int64_t *qpos, const void *seg, int nseg, int d,
+                                                        float scale, float *m, float *l, float *acc,
+                                                        int64_t ldacc, const int F32) {
     if (d > D_MAX || d % 16 != 0 || nq <= 0) {
-        tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        if (F32)
+            tca_attn_accum_f32_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
+        else
+            tca_attn_accum_ref(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc);
         return;
     }
     /* One row block (decode: a GQA group at one position): nothing to share a widened tile with,
-     * so scores and P.V read the f16 rows directly. */
+     * so scores and P.V read the cache rows directly. */
     const int direct = nq <= RS;
     tile t;
     if (direct) /* the scores past a tile's end are never computed: keep them finite */
@@ -275,14 +289,14 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
     int64_t maxpos = qpos[0];
     for (int64_t i = 1; i < nq; i++) maxpos = qpos[i] > maxpos ? qpos[i] : maxpos;
     for (int g = 0; g < nseg; g++) {
-        const tca_kv_segment *s = &seg[g];
-        const int64_t n = tca_kv_visible(s, maxpos); /* keys that some query sees */
+        const tca_kv_view s = tca_kv_view_at(seg, g, F32);
+        const int64_t n = tca_kv_visible(&s, maxpos); /* keys that some query sees */
         for (int64_t j0 = 0; j0 < n; j0 += BK) {
             const int64_t nk = n - j0 < BK ? n - j0 : BK;
-            if (!direct) load_tile(s, j0, nk, d, &t);
-            if (j0 + BK < n) prefetch_tile(s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d);
+            if (!direct) load_tile(&s, j0, nk, d, &t, F32);
+            if (j0 + BK < n) prefetch_tile(&s, j0 + BK, n - j0 - BK < BK ? n - j0 - BK : BK, d, F32);
             /* the tile as a segment of its own, for the per-row visible counts */
-            const tca_kv_segment ts = {NULL, NULL, nk, 0, s->pos0 + j0, s->causal};
+            const tca_kv_view ts = {NULL, NULL, nk, 0, s.pos0 + j0, s.causal};
             for (int64_t i0 = 0; i0 < nq; i0 += RS) {
                 const int R = nq - i0 < RS ? (int)(nq - i0) : RS;
                 int64_t vis[RS], nv = 0;
@@ -293,7 +307,7 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
                 if (nv == 0) continue;
                 const int nvec = (int)((nv + 15) / 16);
                 if (direct)
-                    scores_block_f16(q + i0 * ldq, ldq, s, j0, nv, d, t.p, R);
+                    scores_block_rows(q + i0 * ldq, ldq, &s, j0, nv, d, t.p, R, F32);
                 else
                     scores_block(q + i0 * ldq, ldq, t.kt, d, t.p, R);
                 float alpha[RS];
@@ -307,14 +321,27 @@ void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_
                     }
                 }
                 if (direct)
-                    pv_block(t.p, alpha, s->v + j0 * s->ld, s->ld, 1, d, nv, acc + i0 * ldacc, ldacc, R);
+                    pv_block(t.p, alpha, tca_kv_row(s.v, j0, s.ld, F32), s.ld, F32, d, nv, acc + i0 * ldacc, ldacc, R);
                 else
-                    pv_block(t.p, alpha, t.v, d, 0, d, nv, acc + i0 * ldacc, ldacc, R);
+                    pv_block(t.p, alpha, t.v, d, 1, d, nv, acc + i0 * ldacc, ldacc, R);
             }
         }
     }
 }
 
+void tca_attn_accum_avx512(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                           const tca_kv_segment *seg, int nseg, int d, float scale,
+                           float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 0);
+}
+
+void tca_attn_accum_f32_avx512(const float *q, int64_t ldq, int64_t nq, const int64_t *qpos,
+                               const tca_kv_segment_f32 *seg, int nseg, int d, float scale,
+                               float *m, float *l, float *acc, int64_t ldacc) {
+    accum(q, ldq, nq, qpos, seg, nseg, d, scale, m, l, acc, ldacc, 1);
+}
+
 void tca_attention_register_avx512(tca_kernels *k) {
     k->attn_accum = tca_attn_accum_avx512;
+    k->attn_accum_f32 = tca_attn_accum_f32_avx512;
 }
