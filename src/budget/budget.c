@@ -1,0 +1,103 @@
+/* Budgets built in memory: the uniform configuration (every KV head the same log-Gaussian), and
+ * the budget's lifetime. Reading and writing the file: budget_read.c, budget_write.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "budget_internal.h"
+#include "select/policy.h"
+#include "status_internal.h"
+
+int tca_budget_n_counts(const tca_budget *b) { return tca_n_counts(b->block); }
+
+int tca_budget_block_ok(int block) { return block >= 2 && block <= 64 && (block & (block - 1)) == 0; }
+
+tca_budget *tca_budget_alloc(int n_layer, int n_head_kv) {
+    tca_budget *b = calloc(1, sizeof *b);
+    if (!b) return NULL;
+    b->heads = calloc((size_t)n_layer * (size_t)n_head_kv, sizeof *b->heads);
+    if (!b->heads) {
+        free(b);
+        return NULL;
+    }
+    b->calib_target = -1;
+    return b;
+}
+
+void tca_budget_free(tca_budget *b) {
+    if (!b) return;
+    free(b->heads);
+    free(b);
+}
+
+static tca_status check_selection_args(int block, int sink, int window) {
+    if (!tca_budget_block_ok(block))
+        return tca_fail(TCA_ERR_ARG, "budget: block size %d is not a power of two in 2..64", block);
+    if (sink < 0) return tca_fail(TCA_ERR_ARG, "budget: sink %d is negative", sink);
+    if (window < 0 || window % block)
+        return tca_fail(TCA_ERR_ARG, "budget: window %d is not a non-negative multiple of the block size %d",
+                        window, block);
+    return TCA_OK;
+}
+
+tca_status tca_budget_new_uniform(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
+                                  double mu, double sigma, tca_budget **out) {
+    *out = NULL;
+    if (!m) return tca_fail(TCA_ERR_ARG, "budget: a uniform budget needs the model");
+    tca_status s = check_selection_args(block, sink, window);
+    if (s) return s;
+    if (!isfinite(mu)) return tca_fail(TCA_ERR_ARG, "budget: mu %g is not finite", mu);
+    if (!(sigma > 0) || !isfinite(sigma))
+        return tca_fail(TCA_ERR_ARG, "budget: sigma %g is not a positive number", sigma);
+    if (scorer != TCA_SCORER_BLOCK_LAST && scorer != TCA_SCORER_PROMPT_LAST)
+        return tca_fail(TCA_ERR_ARG, "budget: unknown scorer %d", (int)scorer);
+
+    const tca_hparams *hp = tca_model_hparams(m);
+    tca_budget *b = tca_budget_alloc(hp->n_layer, hp->n_head_kv);
+    if (!b) return tca_fail(TCA_ERR_NOMEM, "budget: out of memory for %d x %d heads", hp->n_layer, hp->n_head_kv);
+    snprintf(b->arch, sizeof b->arch, "%s", hp->arch_name);
+    const char *name;
+    size_t len;
+    if (tca_gguf_get_str(tca_model_gguf(m), "general.name", &name, &len) == TCA_OK) {
+        if (len >= sizeof b->name) len = sizeof b->name - 1;
+        memcpy(b->name, name, len);
+        b->name[len] = 0;
+    }
+    tca_model_fingerprint(m, b->fingerprint);
+    b->n_layer = hp->n_layer;
+    b->n_head = hp->n_head;
+    b->n_head_kv = hp->n_head_kv;
+    b->head_dim = hp->head_dim;
+    b->block = block;
+    b->sink = sink;
+    b->window = window;
+    b->scorer = scorer;
+    b->redundancy = TCA_REDUNDANCY_ENTROPY;
+
+    double p[TCA_MAX_COUNTS] = {0};
+    tca_log_gaussian(block, mu, sigma, p);
+    for (int l = 0; l < hp->n_layer; l++)
+        for (int g = 0; g < hp->n_head_kv; g++) {
+            tca_head_budget *h = &b->heads[l * hp->n_head_kv + g];
+            h->layer = l;
+            h->kv_head = g;
+            h->mu = mu;
+            h->sigma = sigma;
+            memcpy(h->p, p, sizeof p);
+            h->keep = -1;
+            h->err = -1;
+        }
+    *out = b;
+    return TCA_OK;
+}
+
+tca_status tca_budget_uniform_for_keep(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
+                                       int64_t L, double keep, double sigma, tca_budget **out) {
+    *out = NULL;
+    tca_status s = check_selection_args(block, sink, window);
+    if (s) return s;
+    double mu;
+    if ((s = tca_uniform_mu(block, sink, window, L, keep, sigma, &mu))) return s;
+    return tca_budget_new_uniform(m, block, sink, window, scorer, mu, sigma, out);
+}
