@@ -152,8 +152,8 @@ static tca_status read_model(const reader *r, const cJSON *root, const tca_model
     char fp[17];
     tca_model_fingerprint(m, fp);
     if (strcmp(fp, b->fingerprint))
-        return bad(r, "model.fingerprint is %s but the model's is %s (calibrated on other weights: another "
-                      "model, version or quantisation)", b->fingerprint, fp);
+        return bad(r, "model.fingerprint is %s but the model's is %s (the budget is for a file with other "
+                      "tensors: another model, size or quantisation)", b->fingerprint, fp);
     return TCA_OK;
 }
 

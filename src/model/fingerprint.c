@@ -1,7 +1,9 @@
 /* The model fingerprint stored in head-budget files (tca/budget.h, docs/tca.md "Budget file"):
- * a budget calibrated on one model must not be applied to another that merely has the same
- * shape, so it is bound to every tensor's name, shape and type. Values, not bytes of the file:
- * re-writing the GGUF with other metadata keeps the fingerprint. */
+ * a hash of every tensor's name, shape and type, so that a budget is not applied to a file whose
+ * hyperparameters happen to match but whose tensors differ (another quantisation, an extra or
+ * renamed tensor). Tensor values are not hashed (that would read the whole file at every load),
+ * so two fine-tunes with the same layout share a fingerprint; nor is metadata, so re-writing the
+ * GGUF's key-value section keeps it. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
