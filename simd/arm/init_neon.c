@@ -2,6 +2,7 @@
 #include "arm/attention_neon.h"
 #include "arm/dequant_neon.h"
 #include "arm/matmul_neon.h"
+#include "arm/select_neon.h"
 #include "kernels.h"
 
 void tca_kernels_upgrade_neon(tca_kernels *k) {
@@ -16,4 +17,5 @@ void tca_kernels_upgrade_neon(tca_kernels *k) {
     k->dequant[TCA_TYPE_Q5_K] = tca_dequant_q5_K_neon;
     k->dequant[TCA_TYPE_Q6_K] = tca_dequant_q6_K_neon;
     tca_matmul_neon_register(k->quantize_act, k->qgemm);
+    tca_select_register_neon(k);
 }

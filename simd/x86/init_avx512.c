@@ -5,6 +5,7 @@
 #include "x86/elementwise_x86.h"
 #include "x86/dequant_x86.h"
 #include "x86/matmul_x86.h"
+#include "x86/select_x86.h"
 
 void tca_kernels_upgrade_avx512(tca_kernels *k) {
     tca_attention_register_avx512(k);
@@ -18,4 +19,5 @@ void tca_kernels_upgrade_avx512(tca_kernels *k) {
     k->dequant[TCA_TYPE_Q5_K] = tca_dequant_q5_K_avx512;
     k->dequant[TCA_TYPE_Q6_K] = tca_dequant_q6_K_avx512;
     tca_matmul_avx512_register(k->quantize_act, k->qgemm);
+    tca_select_register_avx512(k);
 }
