@@ -36,16 +36,10 @@ double tca_core_ratio(int block, const double *p) {
     return s / block;
 }
 
-/* Python's // : rounds toward minus infinity (L < window gives a negative block index). */
-static int64_t floor_div(int64_t a, int64_t b) {
-    int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
-    return q;
-}
-
 void tca_compressible_blocks(int block, int sink, int window, int64_t L, int64_t *first, int64_t *last) {
     const int64_t f = ((int64_t)sink + block - 1) / block; /* sink >= 0: the sink in whole blocks */
-    const int64_t l = floor_div(L - window, block);
+    /* L < window: no block (the oracle floors a negative quotient; any value <= f gives f) */
+    const int64_t l = L > window ? (L - window) / block : 0;
     *first = f;
     *last = l > f ? l : f;
 }

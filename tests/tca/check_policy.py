@@ -259,6 +259,14 @@ for _ in range(300):
             return f'from thresholds {from_thr[:16]}..., assigned {assigned[:16]}..., oracle {want[:16]}...'
     add(f'thr {b} {n} ' + ' '.join(map(h, p)) + ''.join(' ' + h(x) for x in e), chk, f'thresholds(b={b}, n={n})')
 
+# ---- count from thresholds: k = 2^(number of thresholds <= e), hand-made, incl. e on a threshold
+CFT_THR = [1.5, 2.0, 2.0, 4.5, 9.0]
+for e, want in [(1.0, 1), (1.5, 2), (1.9, 2), (2.0, 8), (4.0, 8), (4.5, 16), (8.99, 16), (9.0, 32), (32.0, 32)]:
+    add(f'cft 32 ' + ' '.join(map(h, CFT_THR)) + f' {h(f32(e))}',
+        lambda r, want=want: None if r == [str(want)] else f'got {r}, expected {want}',
+        f'count_from_thresholds({CFT_THR}, e={e})')
+add('cft 2 0x0p+0 0x1p+0', lambda r: None if r == ['2'] else f'got {r}, expected 2', 'count_from_thresholds(b=2, [0], 1)')
+
 # ---- run and compare
 cli = sys.argv[1]
 inp = ''.join(line + '\n' for line, _, _ in cases)

@@ -10,7 +10,8 @@
  *   mu B S W L KEEP SIGMA       -> "ok MU" | "refused STATUS"
  *   quota B N P..               -> quota[0..nc)
  *   assign B N P.. RED[0..N)    -> counts[0..N)
- *   thr B N P.. E[0..N)         -> thr[0..nc-1) | counts from thresholds | counts from assign */
+ *   thr B N P.. E[0..N)         -> thr[0..nc-1) | counts from thresholds | counts from assign
+ *   cft B THR[0..nc-1) E        -> tca_count_from_thresholds */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,10 @@ int main(void) {
         } else if (!strcmp(cmd, "core")) {
             for (int i = 0; i < nc; i++) p[i] = next_d();
             printf("%a", tca_core_ratio(b, p));
+        } else if (!strcmp(cmd, "cft")) {
+            for (int i = 0; i < nc - 1; i++) p[i] = next_d();
+            const float e = next_f();
+            printf("%d", tca_count_from_thresholds(b, p, e));
         } else if (!strcmp(cmd, "blocks") || !strcmp(cmd, "wck") || !strcmp(cmd, "mu")) {
             const int s = (int)next_i(), w = (int)next_i();
             const int64_t L = next_i();
