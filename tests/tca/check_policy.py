@@ -58,11 +58,12 @@ def _recording_lg(cfg, mu, sigma):
     return _orig_lg(cfg, mu, sigma)
 
 
-def oracle_uniform_mu(cfg, L, keep, sigma):
+def oracle_uniform(cfg, L, keep, sigma):
+    """(mu, p) of tca_ref.uniform_config, or None when it refuses."""
     tca_ref.log_gaussian = _recording_lg
     try:
-        tca_ref.uniform_config(cfg, L, keep, sigma)
-        return _last_mu[0]
+        p = tca_ref.uniform_config(cfg, L, keep, sigma)
+        return _last_mu[0], list(p)
     except ValueError:
         return None
     finally:
@@ -153,17 +154,21 @@ for _ in range(150):
 n_refused = 0
 for b, s, w, L, keep, sigma in uniform_cases:
     cfg = cfg_of(b, s, w)
-    want = oracle_uniform_mu(cfg, L, keep, sigma)
-    n_refused += want is None
+    oracle = oracle_uniform(cfg, L, keep, sigma)
+    n_refused += oracle is None
 
-    def chk(r, want=want, cfg=cfg, L=L, sigma=sigma):
-        if want is None:
+    def chk(r, oracle=oracle, cfg=cfg, L=L, sigma=sigma):
+        if oracle is None:
             if r != ['refused', 'out', 'of', 'range']:
                 return f'got {r}, oracle refuses'
             return None
+        want, p_want = oracle
         if r[0] != 'ok':
             return f'got {r}, oracle mu {want}'
         got = float.fromhex(r[1])
+        p_got = parse_ds(r[2:])
+        if len(p_got) != len(p_want) or max(abs(x - y) for x, y in zip(p_got, p_want)) > EXP_TOL:
+            return f'p {p_got}, oracle {p_want}'
         stats['mu_total'] += 1
         stats['mu_exact'] += got == want
         # the keep ratio is a step function of mu: both must land on the same step

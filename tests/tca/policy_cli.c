@@ -7,7 +7,7 @@
  *   core B P..                  -> rho
  *   blocks B S W L              -> first last
  *   wck B S W L P..             -> whole-cache keep
- *   mu B S W L KEEP SIGMA       -> "ok MU" | "refused STATUS"
+ *   mu B S W L KEEP SIGMA       -> "ok MU P.." (p at that mu) | "refused STATUS"
  *   quota B N P..               -> quota[0..nc)
  *   assign B N P.. RED[0..N)    -> counts[0..N)
  *   thr B N P.. E[0..N)         -> thr[0..nc-1) | counts from thresholds | counts from assign
@@ -90,10 +90,13 @@ int main(void) {
                 const double keep = next_d(), sigma = next_d();
                 double mu;
                 tca_status st = tca_uniform_mu(b, s, w, L, keep, sigma, &mu);
-                if (st == TCA_OK)
-                    printf("ok %a", mu);
-                else
+                if (st == TCA_OK) {
+                    printf("ok %a ", mu);
+                    tca_log_gaussian(b, mu, sigma, p);
+                    print_ds(p, nc);
+                } else {
                     printf("refused %s", tca_status_str(st));
+                }
             }
         } else {
             const int64_t n = next_i();
