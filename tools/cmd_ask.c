@@ -14,7 +14,7 @@ static void help(FILE *f) {
                "  -d, --doc FILE       the document\n"
                "      --system TEXT    system prompt (default: the template's own default)\n"
                "      --print-prompt   print the formatted prompt and exit\n"
-               "%s", gen_common_help);
+               "%s%s", gen_common_help, attn_help);
 }
 
 int tca_cmd_ask(int argc, char **argv) {

@@ -14,7 +14,7 @@ static void help(FILE *f) {
                "  -p, --prompt TEXT    the prompt\n"
                "  -f, --file FILE      read the prompt from FILE\n"
                "      --special        parse special-token text (<|im_start|> ...) in the prompt\n"
-               "%s", gen_common_help);
+               "%s%s", gen_common_help, attn_help);
 }
 
 int tca_cmd_run(int argc, char **argv) {

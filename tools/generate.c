@@ -28,6 +28,7 @@ void gen_options_default(gen_options *o) {
     o->model = TCA_DEFAULT_MODEL;
     o->n_predict = 128;
     o->sampling = tca_sampler_default_params();
+    attn_options_default(&o->attn);
 }
 
 static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
@@ -81,7 +82,7 @@ int gen_parse_common(gen_options *o, int argc, char **argv, int *i) {
         o->json = true;
         return 1;
     } else {
-        return 0;
+        return attn_parse(&o->attn, argc, argv, i);
     }
     if (r > 0) (*i)++;
     return r;
@@ -165,6 +166,7 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
     cJSON *out = NULL;
     char *text = NULL;
     size_t text_len = 0, text_cap = 0;
+    tca_budget *budget = NULL;
     if ((s = tca_model_load(path, &model)) != TCA_OK) {
         rc = tca_tool_fail("loading the model", s);
         goto done;
@@ -210,6 +212,7 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
     tca_context_params cp = tca_context_default_params();
     cp.n_ctx = n_ctx;
     cp.n_threads = o->n_threads;
+    if (attn_configure(&o->attn, model, (long)n_prompt, &cp, &budget) != 0) goto done;
     if ((s = tca_context_new(model, &cp, &ctx)) != TCA_OK || (s = tca_sampler_new(&o->sampling, hp->n_vocab, &smp)) != TCA_OK ||
         (s = tca_detok_new(tok, true, &detok)) != TCA_OK) {
         rc = tca_tool_fail("setting up", s);
@@ -262,6 +265,10 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
     }
 
     const tca_timings *tm = tca_context_timings(ctx);
+    tca_cache_stats cs;
+    tca_context_cache_stats(ctx, &cs);
+    char attn_name[512];
+    attn_describe(&o->attn, attn_name, sizeof attn_name);
     double pp = tm->prefill > 0 ? (double)tm->n_prefill_tokens / tm->prefill : 0;
     double tg = tm->decode > 0 ? (double)tm->n_decode_tokens / tm->decode : 0;
     if (o->json) {
@@ -279,7 +286,13 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
         cJSON_AddStringToObject(out, "stop", stop);
         cJSON_AddNumberToObject(out, "prefill_tokens_per_s", pp);
         cJSON_AddNumberToObject(out, "decode_tokens_per_s", tg);
-        cJSON_AddNumberToObject(out, "kv_cache_bytes", (double)tca_context_kv_bytes(ctx));
+        cJSON_AddStringToObject(out, "attention", attn_name);
+        cJSON_AddNumberToObject(out, "kv_cache_bytes", (double)cs.kv_bytes);
+        cJSON_AddNumberToObject(out, "kv_cache_bytes_dense", (double)cs.kv_bytes_dense);
+        cJSON_AddNumberToObject(out, "keep_ratio", cs.keep);
+        cJSON_AddNumberToObject(out, "keep_ratio_layer_mean", cs.layer_mean);
+        cJSON_AddNumberToObject(out, "keep_ratio_layer_min", cs.layer_min);
+        cJSON_AddNumberToObject(out, "keep_ratio_layer_max", cs.layer_max);
         cJSON_AddNumberToObject(out, "peak_memory_bytes", (double)peak_rss());
         cJSON_AddNumberToObject(out, "threads", tca_context_n_threads(ctx));
         char *js = cJSON_Print(out);
@@ -287,10 +300,11 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
         free(js);
     } else {
         fprintf(stderr,
-                "\n[%s] prompt %zu tokens, prefill %.1f tok/s | generated %d tokens (%s), decode %.1f tok/s | "
-                "KV cache %.1f MiB | peak memory %.1f MiB | %d threads\n",
-                hp->arch_name, n_prompt, pp, n_gen, stop, tg, (double)tca_context_kv_bytes(ctx) / (1 << 20),
-                (double)peak_rss() / (1 << 20), tca_context_n_threads(ctx));
+                "\n[%s, %s] prompt %zu tokens, prefill %.1f tok/s | generated %d tokens (%s), decode %.1f tok/s | "
+                "KV cache %.1f MiB (keep %.3f of dense; per layer mean %.3f, min %.3f, max %.3f) | peak memory %.1f MiB "
+                "| %d threads\n",
+                hp->arch_name, attn_name, n_prompt, pp, n_gen, stop, tg, (double)cs.kv_bytes / (1 << 20), cs.keep,
+                cs.layer_mean, cs.layer_min, cs.layer_max, (double)peak_rss() / (1 << 20), tca_context_n_threads(ctx));
     }
     rc = 0;
 done:
@@ -301,6 +315,7 @@ done:
     tca_detok_free(detok);
     tca_sampler_free(smp);
     tca_context_free(ctx);
+    tca_budget_free(budget);
     tca_tokenizer_free(tok);
     tca_model_free(model);
     return rc;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "attn_opts.h"
 #include "tca/tca.h"
 
 typedef struct gen_options {
@@ -15,6 +16,7 @@ typedef struct gen_options {
     int n_ctx;                /* 0: prompt + n_predict */
     tca_sampler_params sampling;
     bool json;                /* summary (and text) as one JSON object on stdout */
+    attn_options attn;        /* dense or TCA, and the KV cache type */
 } gen_options;
 
 /* A prompt is a list of parts, tokenized one after the other: the chat template's markers are

@@ -9,7 +9,7 @@
 #include "status_internal.h"
 
 tca_context_params tca_context_default_params(void) {
-    tca_context_params p = {0, 0, 512};
+    tca_context_params p = {.n_ctx = 0, .n_threads = 0, .n_batch = 512, .kv_type = TCA_KV_F16, .attn = TCA_ATTN_DENSE};
     return p;
 }
 
@@ -36,6 +36,10 @@ tca_status tca_context_new(const tca_model *m, const tca_context_params *p, tca_
     if (p->n_ctx > hp->n_ctx_train)
         return tca_fail(TCA_ERR_RANGE, "context: %d tokens exceed the model's trained context of %d", p->n_ctx,
                         hp->n_ctx_train);
+    if (p->attn == TCA_ATTN_TCA && p->budget == NULL)
+        return tca_fail(TCA_ERR_ARG, "context: TCA attention needs a head budget (a file, or a uniform keep ratio)");
+    if (p->attn == TCA_ATTN_TCA && p->kv_type != TCA_KV_F16)
+        return tca_fail(TCA_ERR_UNSUPPORTED, "context: the TCA cache is f16 only (--kv-type f32 is for dense attention)");
     if (hp->n_head / hp->n_head_kv > 64)
         return tca_fail(TCA_ERR_UNSUPPORTED, "context: GQA groups of more than 64 query heads are not supported");
     tca_context *c = calloc(1, sizeof *c);
@@ -54,14 +58,25 @@ tca_status tca_context_new(const tca_model *m, const tca_context_params *p, tca_
     /* widest quantized activation row: Q8 types take at most 292/256 bytes per element, F32 4 */
     const size_t xq_row = (ff > e ? ff : e) * 4 + 64;
     const int grp = hp->n_head / hp->n_head_kv;
-    c->attn_tile = 32;
+    c->kv_type = p->kv_type;
+    /* TCA prefill tiles are one selection block (every query of a tile sees the same keys) */
+    c->attn_tile = p->attn == TCA_ATTN_TCA ? p->budget->block : 32;
     const int64_t tile_rows = (int64_t)c->attn_tile * grp;
     /* per thread: gathered queries (rows x d) + m, l (rows) + acc (rows x d) */
     c->attn_scratch_floats = tile_rows * (2 * (int64_t)d + 2);
     c->n_split = c->n_threads;
     int failed = 0;
-    c->kv_k = alloc(c, kv_elems * sizeof(tca_f16), &failed);
-    c->kv_v = alloc(c, kv_elems * sizeof(tca_f16), &failed);
+    const size_t kv_elem = p->kv_type == TCA_KV_F32 ? sizeof(float) : sizeof(tca_f16);
+    if (p->attn != TCA_ATTN_TCA) {
+        c->kv_k = alloc(c, kv_elems * kv_elem, &failed);
+        c->kv_v = alloc(c, kv_elems * kv_elem, &failed);
+    } else if (!failed) {
+        tca_status st = tca_sparse_new(hp, p->budget, c->n_ctx, c->n_threads, &c->sparse, &c->scratch_bytes);
+        if (st != TCA_OK) {
+            tca_context_free(c);
+            return st;
+        }
+    }
     c->x = alloc(c, B * e * 4, &failed);
     c->xn = alloc(c, B * e * 4, &failed);
     c->xq = alloc(c, B * xq_row, &failed);
@@ -101,6 +116,7 @@ void tca_context_free(tca_context *c) {
                     c->rope_cos, c->rope_sin, c->rope_inv_freq, c->attn_scratch, c->attn_qpos, c->split_state,
                     c->gemm_scratch};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    tca_sparse_free(c->sparse);
     free(c);
 }
 
@@ -113,11 +129,48 @@ const tca_timings *tca_context_timings(const tca_context *c) { return &c->timing
 void tca_context_reset(tca_context *c) {
     c->pos = 0;
     memset(&c->timings, 0, sizeof c->timings);
+    if (c->sparse) tca_sparse_reset(c->sparse);
 }
 
 uint64_t tca_context_kv_bytes(const tca_context *c) {
-    return (uint64_t)c->pos * (uint64_t)c->hp->n_layer * (uint64_t)c->hp->n_head_kv * (uint64_t)c->hp->head_dim *
-           2 * sizeof(tca_f16);
+    tca_cache_stats st;
+    tca_context_cache_stats(c, &st);
+    return st.kv_bytes;
+}
+
+void tca_context_cache_stats(const tca_context *c, tca_cache_stats *out) {
+    if (c->sparse) {
+        tca_sparse_stats(c->sparse, c->pos, out);
+        return;
+    }
+    const uint64_t rows = (uint64_t)c->pos * (uint64_t)c->hp->n_layer * (uint64_t)c->hp->n_head_kv;
+    memset(out, 0, sizeof *out);
+    out->keep = out->layer_mean = out->layer_min = out->layer_max = 1.0;
+    out->rows_held = out->rows_dense = (int64_t)rows;
+    out->kv_bytes = rows * (uint64_t)c->hp->head_dim * 2 * (c->kv_type == TCA_KV_F32 ? sizeof(float) : sizeof(tca_f16));
+    out->kv_bytes_dense = rows * (uint64_t)c->hp->head_dim * 2 * sizeof(tca_f16);
+}
+
+int64_t tca_context_head_positions(const tca_context *c, int layer, int kv_head, int32_t *out, int64_t cap) {
+    if (layer < 0 || layer >= c->hp->n_layer || kv_head < 0 || kv_head >= c->hp->n_head_kv) return 0;
+    if (!c->sparse) {
+        for (int64_t i = 0; i < c->pos && i < cap; i++) out[i] = (int32_t)i;
+        return c->pos;
+    }
+    const tca_head_cache *hc = tca_sparse_head(c->sparse, layer, kv_head);
+    memcpy(out, hc->pos, (size_t)(hc->n < cap ? hc->n : cap) * sizeof(int32_t));
+    return hc->n;
+}
+
+int tca_context_block_score(const tca_context *c, int layer, int kv_head, int64_t j, float *a, float *e) {
+    const tca_sparse *s = c->sparse;
+    if (!s || layer < 0 || layer >= c->hp->n_layer || kv_head < 0 || kv_head >= c->hp->n_head_kv || j < 0 ||
+        j >= s->n_scored)
+        return -1;
+    const float *rec = tca_sparse_score(s, layer, kv_head, j);
+    memcpy(a, rec, (size_t)s->b * sizeof(float));
+    *e = rec[s->b];
+    return 0;
 }
 
 const char *tca_isa_active_name(void) { return tca_isa_name(tca_kernels_active()->isa); }

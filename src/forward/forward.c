@@ -20,110 +20,11 @@
 #include <string.h>
 
 #include "forward_internal.h"
+#include "ops.h"
 #include "status_internal.h"
 
-static double now(void) { return omp_get_wtime(); }
-
-/* Quantizes T activation rows once for the weights' shared activation type into c->xq.
- * Every thread of the region must call it (work-sharing loop, implicit barrier). */
-static void quantize_rows(tca_context *c, const tca_weight *w, const float *x, int64_t ldx, int64_t T) {
-    const int at = tca_act_type((int)w->type);
-    const size_t stride = (size_t)tca_type_row_bytes((uint32_t)at, w->cols);
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < T; t++)
-        c->k->quantize_act[w->type](x + t * ldx, (char *)c->xq + (size_t)t * stride, w->cols);
-}
-
-/* ys[j] (T x ws[j]->rows) = x . ws[j]^T for n weights that read the same input x (q, k and v;
- * gate and up). The activation is quantized once when the weights share an activation type, and
- * the row slices of all n products form one work-shared loop, so small matrices (k, v) do not
- * each cost a barrier and a load imbalance. Slices of 16..64 rows keep each slice's weights hot
- * across the T activation rows. */
-static void project_q(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
-                    const float *x, int64_t ldx, int64_t T) {
-    int same = 1;
-    for (int j = 1; j < n; j++) same &= tca_act_type((int)ws[j]->type) == tca_act_type((int)ws[0]->type);
-    if (!same) { /* rare (mixed types in one group): one product at a time */
-        for (int j = 0; j < n; j++) project_q(c, 1, ws + j, ys + j, ldys + j, x, ldx, T);
-        return;
-    }
-    quantize_rows(c, ws[0], x, ldx, T);
-    const size_t xq_stride = (size_t)tca_type_row_bytes((uint32_t)tca_act_type((int)ws[0]->type), ws[0]->cols);
-    int64_t total = 0;
-    for (int j = 0; j < n; j++) total += ws[j]->rows;
-    int64_t chunk = (total / (c->n_threads * 4) + 15) / 16 * 16;
-    chunk = chunk < 16 ? 16 : chunk > 64 ? 64 : chunk;
-    int64_t first[4], n_chunks = 0; /* first chunk index of each weight */
-    for (int j = 0; j < n; j++) {
-        first[j] = n_chunks;
-        n_chunks += (ws[j]->rows + chunk - 1) / chunk;
-    }
-#pragma omp for schedule(static)
-    for (int64_t ci = 0; ci < n_chunks; ci++) {
-        int j = n - 1;
-        while (ci < first[j]) j--;
-        const tca_weight *w = ws[j];
-        int64_t r0 = (ci - first[j]) * chunk, nr = w->rows - r0 < chunk ? w->rows - r0 : chunk;
-        c->k->qgemm[w->type]((const char *)w->data + (size_t)r0 * w->row_bytes, w->row_bytes, c->xq, xq_stride,
-                             ys[j] + r0, ldys[j], nr, T, w->cols);
-    }
-}
-
-/* Prefill products as f32 GEMMs: each thread dequantizes a slice of TCA_SGEMM_ROWS weight rows into
- * its own scratch and multiplies it with OpenBLAS (single-threaded inside our region). For many
- * activation rows this beats the integer kernels on CPUs without VNNI (docs/benchmarks.md), and
- * the activations stay f32, so prefill logits are not perturbed by 8-bit activation rounding. */
-static void project_sgemm(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
-                          const float *x, int64_t ldx, int64_t T) {
-    int64_t first[4], n_chunks = 0;
-    for (int j = 0; j < n; j++) {
-        first[j] = n_chunks;
-        n_chunks += (ws[j]->rows + TCA_SGEMM_ROWS - 1) / TCA_SGEMM_ROWS;
-    }
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t ci = 0; ci < n_chunks; ci++) {
-        int j = n - 1;
-        while (ci < first[j]) j--;
-        const tca_weight *w = ws[j];
-        int64_t r0 = (ci - first[j]) * TCA_SGEMM_ROWS, nr = w->rows - r0 < TCA_SGEMM_ROWS ? w->rows - r0 : TCA_SGEMM_ROWS;
-        float *wf = c->gemm_scratch + (int64_t)omp_get_thread_num() * c->gemm_scratch_floats;
-        c->k->dequant[w->type]((const char *)w->data + (size_t)r0 * w->row_bytes, wf, nr * w->cols);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)nr, (int)w->cols, 1.0f, x, (int)ldx, wf,
-                    (int)w->cols, 0.0f, ys[j] + r0, (int)ldys[j]);
-    }
-}
-
-static void project(tca_context *c, int n, const tca_weight *const *ws, float *const *ys, const int64_t *ldys,
-                    const float *x, int64_t ldx, int64_t T) {
-    /* Crossover measured by tools/bench/bench_matmul on AVX2 (docs/benchmarks.md): the integer
-     * kernels of the K types hold their own up to ~256 rows, the legacy types' only to ~32. */
-    const int k_type = tca_act_type((int)ws[0]->type) == TCA_TYPE_Q8_K;
-    if (T >= (k_type ? 8 : 1) * c->sgemm_min_rows)
-        project_sgemm(c, n, ws, ys, ldys, x, ldx, T);
-    else
-        project_q(c, n, ws, ys, ldys, x, ldx, T);
-}
-
-static void linear(tca_context *c, const tca_weight *w, const float *x, int64_t ldx, int64_t T, float *y,
-                   int64_t ldy) {
-    project(c, 1, &w, &y, &ldy, x, ldx, T);
-}
-
-static void rmsnorm_rows(tca_context *c, const float *x, const tca_weight *w, float *y, int64_t T) {
-    const int64_t e = c->hp->n_embd;
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < T; t++) c->k->rmsnorm(x + t * e, (const float *)w->data, y + t * e, e, c->hp->rms_eps);
-}
-
-static void add_bias(float *y, int64_t ld, int64_t T, const tca_weight *b) {
-    if (b->data == NULL) return;
-    const float *bv = b->data;
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < T; t++)
-        for (int64_t i = 0; i < b->cols; i++) y[t * ld + i] += bv[i];
-}
-
-/* RoPE on q and k, then k and v stored as f16 into the cache at positions pos0 + t. */
+/* RoPE on q and k, then k and v stored into the dense cache at positions pos0 + t (f16, or f32
+ * with kv_type TCA_KV_F32). Under TCA (decode only) the rows go to the sparse cache afterwards. */
 static void rope_and_store(tca_context *c, int layer, int64_t pos0, int64_t T) {
     const tca_hparams *hp = c->hp;
     const int d = hp->head_dim, G = hp->n_head_kv;
@@ -133,54 +34,18 @@ static void rope_and_store(tca_context *c, int layer, int64_t pos0, int64_t T) {
         const float *cs = c->rope_cos + t * (d / 2), *sn = c->rope_sin + t * (d / 2);
         c->k->rope(c->q + t * ldq, hp->n_head, d, cs, sn, hp->rope_neox);
         c->k->rope(c->kf + t * ldk, G, d, cs, sn, hp->rope_neox);
+        if (c->sparse) continue;
         for (int g = 0; g < G; g++) {
-            c->k->f32_to_f16(c->kf + t * ldk + g * d, tca_kv_k(c, layer, g, pos0 + t), d);
-            c->k->f32_to_f16(c->vf + t * ldk + g * d, tca_kv_v(c, layer, g, pos0 + t), d);
+            const float *kr = c->kf + t * ldk + g * d, *vr = c->vf + t * ldk + g * d;
+            if (c->kv_type == TCA_KV_F32) {
+                memcpy(tca_kv_k32(c, layer, g, pos0 + t), kr, (size_t)d * 4);
+                memcpy(tca_kv_v32(c, layer, g, pos0 + t), vr, (size_t)d * 4);
+            } else {
+                c->k->f32_to_f16(kr, tca_kv_k(c, layer, g, pos0 + t), d);
+                c->k->f32_to_f16(vr, tca_kv_v(c, layer, g, pos0 + t), d);
+            }
         }
     }
-}
-
-static void compute_rope_tables(tca_context *c, int64_t pos0, int64_t T) {
-    const tca_hparams *hp = c->hp;
-    const int half = hp->head_dim / 2;
-    for (int64_t t = 0; t < T; t++) {
-        double p = (double)(pos0 + t) / hp->rope_scale;
-        for (int i = 0; i < half; i++) {
-            double a = p * c->rope_inv_freq[i];
-            c->rope_cos[t * half + i] = (float)cos(a);
-            c->rope_sin[t * half + i] = (float)sin(a);
-        }
-    }
-}
-
-static void embed(tca_context *c, const int32_t *tokens, int64_t T) {
-    const tca_weight *e = &c->model->tok_embd;
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < T; t++)
-        c->k->dequant[e->type]((const char *)e->data + (size_t)tokens[t] * e->row_bytes, c->x + t * e->cols, e->cols);
-}
-
-static void residual_add(float *x, const float *y, int64_t n) {
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < n; i++) x[i] += y[i];
-}
-
-static void swiglu(tca_context *c, int64_t T) {
-    const int64_t ff = c->hp->n_ff;
-#pragma omp for schedule(static)
-    for (int64_t t = 0; t < T; t++) c->k->silu_mul(c->gate + t * ff, c->up + t * ff, c->gate + t * ff, ff);
-}
-
-/* Accumulates elapsed time since *t0 into *slot (master only) and restarts the clock. */
-static void lap(tca_context *c, double *slot, double *t0) {
-#pragma omp barrier
-#pragma omp master
-    {
-        double t = now();
-        *slot += t - *t0;
-        *t0 = t;
-    }
-    (void)c;
 }
 
 static void forward_batch(tca_context *c, const int32_t *tokens, int64_t T, int want_logits, float *logits) {
@@ -189,59 +54,64 @@ static void forward_batch(tca_context *c, const int32_t *tokens, int64_t T, int 
     const int64_t kvd = (int64_t)hp->n_head_kv * hp->head_dim, ff = hp->n_ff;
     const int64_t pos0 = c->pos;
     tca_timings *tm = &c->timings;
-    compute_rope_tables(c, pos0, T);
-    double t0 = now();
+    double t0 = fw_now();
 #pragma omp parallel num_threads(c->n_threads)
     {
-        embed(c, tokens, T);
-        lap(c, &tm->other, &t0);
+        fw_rope_tables(c, pos0, T);
+        fw_embed(c, tokens, c->x, T);
+        fw_lap(&tm->other, &t0);
         for (int l = 0; l < hp->n_layer; l++) {
             const tca_layer *L = &c->model->layers[l];
-            rmsnorm_rows(c, c->x, &L->attn_norm, c->xn, T);
-            lap(c, &tm->other, &t0);
+            fw_rmsnorm_rows(c, c->x, &L->attn_norm, c->xn, T);
+            fw_lap(&tm->other, &t0);
             {
                 const tca_weight *ws[3] = {&L->wq, &L->wk, &L->wv};
                 float *ys[3] = {c->q, c->kf, c->vf};
                 const int64_t ld[3] = {qd, kvd, kvd};
-                project(c, 3, ws, ys, ld, c->xn, e, T);
+                fw_project(c, 3, ws, ys, ld, c->xn, e, T);
             }
-            lap(c, &tm->matmul, &t0);
-            add_bias(c->q, qd, T, &L->bq);
-            add_bias(c->kf, kvd, T, &L->bk);
-            add_bias(c->vf, kvd, T, &L->bv);
+            fw_lap(&tm->matmul, &t0);
+            fw_add_bias(c->q, qd, T, &L->bq);
+            fw_add_bias(c->kf, kvd, T, &L->bk);
+            fw_add_bias(c->vf, kvd, T, &L->bv);
             rope_and_store(c, l, pos0, T);
-            lap(c, &tm->other, &t0);
-            tca_attention(c, l, pos0, T);
-            lap(c, &tm->attn, &t0);
-            linear(c, &L->wo, c->att, qd, T, c->xn, e);
-            lap(c, &tm->matmul, &t0);
-            residual_add(c->x, c->xn, T * e);
-            rmsnorm_rows(c, c->x, &L->ffn_norm, c->xn, T);
-            lap(c, &tm->other, &t0);
+            fw_lap(&tm->other, &t0);
+            if (c->sparse) { /* TCA decode: append, score a completed block, compress */
+                tca_sparse_decode_append(c->sparse, c->k, l, pos0, c->q, c->kf, c->vf);
+                fw_lap(&tm->select, &t0);
+            }
+            tca_attention(c, l, pos0, T, c->q, c->att);
+            fw_lap(&tm->attn, &t0);
+            fw_linear(c, &L->wo, c->att, qd, T, c->xn, e);
+            fw_lap(&tm->matmul, &t0);
+            fw_residual_add(c->x, c->xn, T * e);
+            fw_rmsnorm_rows(c, c->x, &L->ffn_norm, c->xn, T);
+            fw_lap(&tm->other, &t0);
             {
                 const tca_weight *ws[2] = {&L->w_gate, &L->w_up};
                 float *ys[2] = {c->gate, c->up};
                 const int64_t ld[2] = {ff, ff};
-                project(c, 2, ws, ys, ld, c->xn, e, T);
+                fw_project(c, 2, ws, ys, ld, c->xn, e, T);
             }
-            lap(c, &tm->matmul, &t0);
-            swiglu(c, T);
-            lap(c, &tm->other, &t0);
-            linear(c, &L->w_down, c->gate, ff, T, c->xn, e);
-            lap(c, &tm->matmul, &t0);
-            residual_add(c->x, c->xn, T * e);
+            fw_lap(&tm->matmul, &t0);
+            fw_swiglu(c, T);
+            fw_lap(&tm->other, &t0);
+            fw_linear(c, &L->w_down, c->gate, ff, T, c->xn, e);
+            fw_lap(&tm->matmul, &t0);
+            fw_residual_add(c->x, c->xn, T * e);
         }
         if (want_logits) {
             const float *last = c->x + (T - 1) * e;
 #pragma omp single
             c->k->rmsnorm(last, (const float *)c->model->output_norm.data, c->xn, e, hp->rms_eps);
-            lap(c, &tm->other, &t0);
-            linear(c, &c->model->output, c->xn, e, 1, logits, hp->n_vocab);
-            lap(c, &tm->matmul, &t0);
+            fw_lap(&tm->other, &t0);
+            fw_linear(c, &c->model->output, c->xn, e, 1, logits, hp->n_vocab);
+            fw_lap(&tm->matmul, &t0);
         } else {
-            lap(c, &tm->other, &t0);
+            fw_lap(&tm->other, &t0);
         }
     }
+    if (c->sparse) tca_sparse_decode_done(c->sparse, pos0);
     c->pos += T;
 }
 
@@ -255,15 +125,19 @@ tca_status tca_eval(tca_context *c, const int32_t *tokens, int64_t n, float *log
         if (tokens[i] < 0 || tokens[i] >= c->hp->n_vocab)
             return tca_fail(TCA_ERR_ARG, "eval: token id %d at index %lld is outside the vocabulary (%d)", tokens[i],
                             (long long)i, c->hp->n_vocab);
-    double t0 = now();
+    double t0 = fw_now();
     for (int64_t done = 0; done < n;) {
         int64_t T = n - done < c->n_batch ? n - done : c->n_batch;
         int last = done + T == n;
+        if (c->sparse && T > 1) { /* TCA prefill is layer-major over the whole rest */
+            tca_prefill_layers(c, tokens + done, n - done, logits, done, n, progress, user);
+            break;
+        }
         forward_batch(c, tokens + done, T, last && logits != NULL, logits);
         done += T;
         if (progress) progress(done, n, user);
     }
-    double dt = now() - t0;
+    double dt = fw_now() - t0;
     if (n > 1) {
         c->timings.prefill += dt;
         c->timings.n_prefill_tokens += n;

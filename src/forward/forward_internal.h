@@ -7,6 +7,7 @@
 
 #include "kernels.h"
 #include "model/model_internal.h"
+#include "select/sparse.h"
 #include "tca/context.h"
 
 #define TCA_SGEMM_ROWS 128 /* weight rows per dequantized slice in prefill products */
@@ -18,9 +19,12 @@ struct tca_context {
     int n_ctx, n_batch, n_threads;
     int64_t pos;                 /* tokens held */
 
-    /* Dense KV cache, f16: [layer][kv_head][position][head_dim] for K and for V, so that one
-     * head's keys are contiguous rows (ld = head_dim) for the attention kernel. */
-    tca_f16 *kv_k, *kv_v;
+    /* Dense KV cache, f16 (or f32 with kv_type TCA_KV_F32): [layer][kv_head][position][head_dim]
+     * for K and for V, so that one head's keys are contiguous rows (ld = head_dim) for the
+     * attention kernel. Not allocated under TCA, whose cache is `sparse`. */
+    tca_kv_type kv_type;
+    void *kv_k, *kv_v;
+    tca_sparse *sparse;          /* TCA-Attention: the three-region cache and selection state */
 
     /* Activations of one batch of B = n_batch rows. */
     float *x;        /* (B, n_embd)   residual stream */
@@ -51,15 +55,32 @@ struct tca_context {
     uint64_t scratch_bytes;
 };
 
+static inline size_t tca_kv_index(const tca_context *c, int layer, int g, int64_t pos) {
+    return (((size_t)layer * c->hp->n_head_kv + g) * c->n_ctx + pos) * c->hp->head_dim;
+}
 static inline tca_f16 *tca_kv_k(const tca_context *c, int layer, int g, int64_t pos) {
-    return c->kv_k + (((size_t)layer * c->hp->n_head_kv + g) * c->n_ctx + pos) * c->hp->head_dim;
+    return (tca_f16 *)c->kv_k + tca_kv_index(c, layer, g, pos);
 }
 static inline tca_f16 *tca_kv_v(const tca_context *c, int layer, int g, int64_t pos) {
-    return c->kv_v + (((size_t)layer * c->hp->n_head_kv + g) * c->n_ctx + pos) * c->hp->head_dim;
+    return (tca_f16 *)c->kv_v + tca_kv_index(c, layer, g, pos);
+}
+static inline float *tca_kv_k32(const tca_context *c, int layer, int g, int64_t pos) {
+    return (float *)c->kv_k + tca_kv_index(c, layer, g, pos);
+}
+static inline float *tca_kv_v32(const tca_context *c, int layer, int g, int64_t pos) {
+    return (float *)c->kv_v + tca_kv_index(c, layer, g, pos);
 }
 
-/* Attention of the T rows of c->q at positions pos0.. over the cache of `layer`, into c->att.
- * Called by every thread of the forward region. */
-void tca_attention(tca_context *c, int layer, int64_t pos0, int64_t T);
+/* Attention of the T rows of q (ld n_head * d) at positions pos0.. over the cache of `layer`,
+ * into att. Dense: the dense cache. TCA: decode (T == 1) over each head's whole cache; prefill
+ * over the segments of tca_sparse_prefill_segments. Called by every thread of the region. */
+void tca_attention(tca_context *c, int layer, int64_t pos0, int64_t T, const float *q, float *att);
+/* The prefill path for any T >= 1 (TCA's layer-major prefill may end with a one-row chunk). */
+void tca_attention_prefill(tca_context *c, int layer, int64_t pos0, int64_t T, const float *q, float *att);
+
+/* TCA's layer-major prefill of T tokens (prefill_layers.c); logits of the last one (may be NULL).
+ * progress (may be NULL) is called after each layer with done0 + the layer's share of T, and total. */
+void tca_prefill_layers(tca_context *c, const int32_t *tokens, int64_t T, float *logits, int64_t done0,
+                        int64_t total, tca_progress_fn progress, void *user);
 
 #endif

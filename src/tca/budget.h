@@ -51,6 +51,12 @@ int tca_budget_n_counts(const tca_budget *b);
 tca_status tca_budget_new_uniform(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
                                   double mu, double sigma, tca_budget **out);
 
+/* The uniform configuration of `tca --tca-keep X`: every head the log-Gaussian with this sigma
+ * whose whole-cache keep ratio (sink + kept + window over all tokens) at length L is keep.
+ * TCA_ERR_RANGE when sink + window alone hold more than keep at L (the message says so). */
+tca_status tca_budget_uniform_for_keep(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
+                                       int64_t L, double keep, double sigma, tca_budget **out);
+
 /* Reads and validates a budget file against model m (m may be NULL: model checks skipped).
  * Everything of spec section 6 is checked; a bad file is TCA_ERR_FORMAT (or TCA_ERR_IO) with a
  * message naming the file and the field, and *out stays NULL. */

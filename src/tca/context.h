@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "tca/budget.h"
 #include "tca/model.h"
 #include "tca/status.h"
 
@@ -15,16 +16,25 @@ extern "C" {
 
 typedef struct tca_context tca_context;
 
+typedef enum tca_kv_type { TCA_KV_F16 = 0, TCA_KV_F32 = 1 } tca_kv_type;
+typedef enum tca_attn_mode { TCA_ATTN_DENSE = 0, TCA_ATTN_TCA = 1 } tca_attn_mode;
+
 typedef struct tca_context_params {
     int n_ctx;      /* most tokens the sequence may hold; 0: the model's trained context */
     int n_threads;  /* 0: every core (omp_get_max_threads) */
     int n_batch;    /* prompt rows per forward step; 0: 512 */
+    tca_kv_type kv_type;   /* dense cache element type (TCA caches are f16) */
+    tca_attn_mode attn;    /* dense, or TCA-Attention driven by `budget` */
+    /* TCA: the head budgets (copied at creation; block, sink, window, scorer and redundancy are
+     * taken from it). Required when attn is TCA_ATTN_TCA. */
+    const tca_budget *budget;
 } tca_context_params;
 
 /* Where the time of tca_eval went, in seconds, accumulated since the last reset. */
 typedef struct tca_timings {
     double matmul;   /* weight products (incl. activation quantization) */
-    double attn;     /* attention over the KV cache */
+    double attn;     /* attention over the KV cache (dense, or TCA's sparse attention) */
+    double select;   /* TCA: block scoring, ranking, top-k, compaction of the cache */
     double other;    /* norms, RoPE, SwiGLU, embedding, residuals, KV stores */
     int64_t n_prefill_tokens, n_decode_tokens;
     double prefill, decode; /* wall time of tca_eval calls with n > 1 and n == 1 */
@@ -47,6 +57,25 @@ int tca_context_n_ctx(const tca_context *c);
 int tca_context_n_threads(const tca_context *c);
 void tca_context_reset(tca_context *c);          /* empties the sequence and the timings */
 uint64_t tca_context_kv_bytes(const tca_context *c);      /* bytes of K and V held now */
+
+/* What the cache holds now, against a dense cache of the same tokens: whole-cache keep ratio
+ * (rows held / (tokens x layers x KV heads)) and the per-layer keep ratios' mean, min and max.
+ * Dense: all 1. kv_bytes_dense: what a dense f16 cache of these tokens would take. */
+typedef struct tca_cache_stats {
+    double keep, layer_mean, layer_min, layer_max;
+    uint64_t kv_bytes, kv_bytes_dense;
+    int64_t rows_held, rows_dense;
+    int64_t capacity_clamps; /* decode compressions that got a smaller retain count to fit the cache */
+} tca_cache_stats;
+void tca_context_cache_stats(const tca_context *c, tca_cache_stats *out);
+
+/* TCA introspection (tests, calibration, evaluation): the positions held by one KV head of one
+ * layer, ascending; returns how many (at most cap are written). Dense: 0..pos-1. */
+int64_t tca_context_head_positions(const tca_context *c, int layer, int kv_head, int32_t *out, int64_t cap);
+/* The block-last score vector (block floats) and redundancy e of block j of (layer, kv_head) as
+ * computed when that block was completed (every block's are kept: (block + 1) floats per block);
+ * 0 when recorded, -1 when not (dense, or block j not complete). */
+int tca_context_block_score(const tca_context *c, int layer, int kv_head, int64_t j, float *a, float *e);
 uint64_t tca_context_scratch_bytes(const tca_context *c); /* allocated at creation, all buffers */
 const tca_timings *tca_context_timings(const tca_context *c);
 

@@ -1,0 +1,150 @@
+#include "attn_opts.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+
+const char attn_help[] =
+    "      --attn MODE      dense or tca (default: tca when --tca-budget or --tca-keep is given)\n"
+    "      --tca-budget F   head-budget file (JSON, from `tca calibrate`)\n"
+    "      --tca-keep X     uniform TCA: one log-Gaussian for every head, chosen so that the whole\n"
+    "                       KV cache keeps the fraction X of the prompt's tokens (0 < X <= 1)\n"
+    "      --tca-block B    selection block size: 16, 32 or 64 (default 32; a file fixes it)\n"
+    "      --tca-sink S     first tokens always kept (default 64, or the file's)\n"
+    "      --tca-window W   recent tokens kept raw, a multiple of B (default 512, or the file's)\n"
+    "      --tca-scorer S   block-last or prompt-last (default block-last, or the file's)\n"
+    "      --tca-redundancy R  entropy or mass (mass: prompt-last only; default entropy)\n"
+    "      --tca-sigma S    width of the uniform log-Gaussian in log2 tokens (default 1)\n"
+    "      --kv-type T      dense cache element type: f16 (default) or f32\n";
+
+void attn_options_default(attn_options *a) {
+    memset(a, 0, sizeof *a);
+    a->mode = -1;
+    a->block = a->sink = a->window = a->scorer = a->redundancy = -1;
+    a->sigma = 1.0;
+    a->kv_type = TCA_KV_F16;
+}
+
+static int int_value(const char *opt, const char *v, long lo, long hi, int *out) {
+    char *end;
+    errno = 0;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || errno || *end || x < lo || x > hi)
+        return fprintf(stderr, "tca: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, v ? v : ""), -1;
+    *out = (int)x;
+    return 1;
+}
+
+static int real_value(const char *opt, const char *v, double lo, double hi, double *out) {
+    char *end;
+    errno = 0;
+    double x = v ? strtod(v, &end) : 0;
+    if (!v || errno || *end || !(x > lo && x <= hi))
+        return fprintf(stderr, "tca: %s expects a number in (%g, %g], got '%s'\n", opt, lo, hi, v ? v : ""), -1;
+    *out = x;
+    return 1;
+}
+
+static int choice(const char *opt, const char *v, const char *a, const char *b, int *out) {
+    if (v && !strcmp(v, a)) *out = 0;
+    else if (v && !strcmp(v, b)) *out = 1;
+    else return fprintf(stderr, "tca: %s expects %s or %s, got '%s'\n", opt, a, b, v ? v : ""), -1;
+    return 1;
+}
+
+int attn_parse(attn_options *a, int argc, char **argv, int *i) {
+    const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+    int r, x;
+    if (!strcmp(o, "--attn")) r = choice(o, v, "dense", "tca", &a->mode);
+    else if (!strcmp(o, "--tca-budget")) {
+        if (!v) return fprintf(stderr, "tca: %s needs a file\n", o), -1;
+        a->budget_path = v;
+        r = 1;
+    } else if (!strcmp(o, "--tca-keep")) r = real_value(o, v, 0, 1, &a->keep);
+    else if (!strcmp(o, "--tca-sigma")) r = real_value(o, v, 0, 64, &a->sigma);
+    else if (!strcmp(o, "--tca-block")) {
+        if ((r = int_value(o, v, 16, 64, &x)) > 0) {
+            if (x != 16 && x != 32 && x != 64)
+                return fprintf(stderr, "tca: --tca-block expects 16, 32 or 64, got %d\n", x), -1;
+            a->block = x;
+        }
+    } else if (!strcmp(o, "--tca-sink")) r = int_value(o, v, 0, 1 << 24, &a->sink);
+    else if (!strcmp(o, "--tca-window")) r = int_value(o, v, 0, 1 << 24, &a->window);
+    else if (!strcmp(o, "--tca-scorer")) r = choice(o, v, "block-last", "prompt-last", &a->scorer);
+    else if (!strcmp(o, "--tca-redundancy")) r = choice(o, v, "entropy", "mass", &a->redundancy);
+    else if (!strcmp(o, "--kv-type")) {
+        int t = 0;
+        r = choice(o, v, "f16", "f32", &t);
+        a->kv_type = t ? TCA_KV_F32 : TCA_KV_F16;
+    } else return 0;
+    if (r > 0) (*i)++;
+    return r;
+}
+
+int attn_configure(const attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget) {
+    *budget = NULL;
+    cp->kv_type = a->kv_type;
+    const bool want_tca = a->mode == 1 || (a->mode == -1 && (a->budget_path || a->keep > 0));
+    if (!want_tca) {
+        if (a->budget_path || a->keep > 0) {
+            fprintf(stderr, "tca: --attn dense does not take --tca-budget or --tca-keep\n");
+            return -1;
+        }
+        cp->attn = TCA_ATTN_DENSE;
+        return 0;
+    }
+    if (a->budget_path && a->keep > 0) {
+        fprintf(stderr, "tca: give --tca-budget FILE or --tca-keep X, not both\n");
+        return -1;
+    }
+    if (!a->budget_path && !(a->keep > 0)) {
+        fprintf(stderr, "tca: --attn tca needs --tca-budget FILE or --tca-keep X\n");
+        return -1;
+    }
+    tca_status s;
+    tca_budget *b = NULL;
+    if (a->budget_path) {
+        if ((s = tca_budget_load(a->budget_path, m, &b)) != TCA_OK) return tca_tool_fail("budget", s), -1;
+        if (a->block >= 0 && a->block != b->block) {
+            fprintf(stderr, "tca: --tca-block %d differs from the budget file's block size %d (its retain counts are per block)\n",
+                    a->block, b->block);
+            tca_budget_free(b);
+            return -1;
+        }
+    } else {
+        int block = a->block >= 0 ? a->block : 32, sink = a->sink >= 0 ? a->sink : 64;
+        int window = a->window >= 0 ? a->window : 512;
+        tca_scorer scorer = a->scorer == 1 ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+        if ((s = tca_budget_uniform_for_keep(m, block, sink, window, scorer, L, a->keep, a->sigma, &b)) != TCA_OK)
+            return tca_tool_fail("--tca-keep", s), -1;
+    }
+    if (a->sink >= 0) b->sink = a->sink;
+    if (a->window >= 0) b->window = a->window;
+    if (a->scorer >= 0) b->scorer = a->scorer ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+    if (a->redundancy >= 0) b->redundancy = a->redundancy ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
+    if (b->window % b->block) {
+        fprintf(stderr, "tca: --tca-window %d is not a multiple of the block size %d\n", b->window, b->block);
+        tca_budget_free(b);
+        return -1;
+    }
+    if (b->redundancy == TCA_REDUNDANCY_MASS && b->scorer != TCA_SCORER_PROMPT_LAST) {
+        fprintf(stderr, "tca: --tca-redundancy mass needs --tca-scorer prompt-last (a block's own softmax has mass 1)\n");
+        tca_budget_free(b);
+        return -1;
+    }
+    cp->attn = TCA_ATTN_TCA;
+    cp->budget = b;
+    *budget = b;
+    return 0;
+}
+
+void attn_describe(const attn_options *a, char *out, size_t cap) {
+    if (a->mode == 0 || (a->mode == -1 && !a->budget_path && !(a->keep > 0)))
+        snprintf(out, cap, "dense");
+    else if (a->budget_path)
+        snprintf(out, cap, "tca budget %s", a->budget_path);
+    else
+        snprintf(out, cap, "tca keep %g (uniform)", a->keep);
+}
