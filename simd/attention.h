@@ -54,8 +54,12 @@
  * multiply, add or divide per element, never fused).
  *
  *   void attn_accum_f32(... same arguments, const tca_kv_segment_f32 *seg ...)
- *     The same contract over an f32 cache (tca_kv_segment_f32: k, v are float rows): the KV
- *     cache option --kv-type f32. Same accuracy bound against attn_accum_f32's ref. */
+ *     The same contract over an f32 cache (tca_kv_segment_f32: k, v are float rows, ld in
+ *     floats): the KV cache option --kv-type f32. Same accuracy bound against attn_accum_f32's
+ *     ref, with S and max |v| taken over the f32 values. Each level computes it with the same
+ *     code as its attn_accum, only the loads differ, so on a cache holding f16 values widened to
+ *     f32 it returns bit for bit the state that attn_accum of the same level returns on the f16
+ *     cache (tested): an f16 and an f32 run differ only by the rounding of the stored K and V. */
 #ifndef TCA_SIMD_ATTENTION_H
 #define TCA_SIMD_ATTENTION_H
 
