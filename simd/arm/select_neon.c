@@ -2,7 +2,7 @@
  *
  * The scheme of x86/select_avx512.c with 4-lane vectors and 32 registers:
  * score_dot: keys widened once (vcvt_f32_f16) into a 16 KiB tile, register blocks of RB = 4 rows
- *   x KB = 4 keys (16 accumulators, 4 key vectors, one q vector at a time), each row's 4
+ *   x KB = 4 keys (16 accumulators, 4 q vectors and one key vector at a time), each row's 4
  *   accumulators reduced to its 4 contiguous scores by two pairwise adds.
  * group_softmax_mean: softmax_neon's passes (exp_neon.h, the sum in double, tails through a
  *   -inf-padded vector so every element goes through the same exp) per row; the normalising pass
@@ -67,11 +67,11 @@ static inline __attribute__((always_inline)) void score_block(const float *q, in
             for (int t = 0; t < KB; t++) acc[r][t] = vdupq_n_f32(0.0f);
         const float *kb = kt + jb * d;
         for (int c = 0; c < d; c += 4) {
-            float32x4_t kv[KB];
-            for (int t = 0; t < KB; t++) kv[t] = vld1q_f32(kb + t * d + c);
-            for (int r = 0; r < R; r++) {
-                const float32x4_t qv = vld1q_f32(q + r * ldq + c);
-                for (int t = 0; t < KB; t++) acc[r][t] = vfmaq_f32(acc[r][t], qv, kv[t]);
+            float32x4_t qv[RB];
+            for (int r = 0; r < R; r++) qv[r] = vld1q_f32(q + r * ldq + c);
+            for (int t = 0; t < KB; t++) {
+                const float32x4_t kv = vld1q_f32(kb + t * d + c);
+                for (int r = 0; r < R; r++) acc[r][t] = vfmaq_f32(acc[r][t], qv[r], kv);
             }
         }
         for (int r = 0; r < R; r++) {

@@ -2,11 +2,12 @@
  *
  * score_dot: the f16 keys are widened once into a tile on the stack (TILE_F floats, 16 KiB: half
  *   of L1, next to the q rows) and every block of RB query rows runs over the whole tile, so a key
- *   is converted once whatever nq is. The register block is RB = 2 rows x KB = 4 keys: 8
- *   accumulators (FMA latency 4 x 2 ports), 4 key vectors and 2 q loads per 8 FMAs, then one
- *   hadd reduction turns a row's 4 accumulators into its 4 contiguous scores. Keys past n in the
- *   last block are zero rows whose scores are never stored. Head dimensions above TILE_F / KB go
- *   to the reference kernel.
+ *   is converted once whatever nq is. The register block is RB = 3 rows x KB = 4 keys: 12
+ *   accumulators, 3 q vectors and one key vector at a time (all 16 YMM), 7 loads per 12 FMAs
+ *   (2 x 4 let the compiler fold the key loads into the FMAs: 10 loads per 8 FMAs, with two
+ *   256-bit loads a cycle the tighter limit); then one hadd reduction turns a row's 4
+ *   accumulators into its 4 contiguous scores. Keys past n in the last block are zero rows whose
+ *   scores are never stored. Head dimensions above TILE_F / KB go to the reference kernel.
  * group_softmax_mean: softmax_avx2's passes (elementwise_avx2.c: SLEEF expf, the sum in double,
  *   1 / sum rounded once) per row; the normalising pass also adds the row into a, rows in
  *   ascending order, so the mean rounds exactly as the reference's given the same probabilities.
@@ -28,7 +29,7 @@
 
 #define TILE_F 4096 /* floats in the widened key tile */
 #define KB 4        /* keys per register block */
-#define RB 2        /* query rows per register block */
+#define RB 3        /* query rows per register block */
 
 static inline __m256i first_lanes(int64_t n) { /* all-ones in lanes i < n */
     const int32_t c = n > 8 ? 8 : n < 0 ? 0 : (int32_t)n;
@@ -69,11 +70,11 @@ static inline __attribute__((always_inline)) void score_block(const float *q, in
             for (int t = 0; t < KB; t++) acc[r][t] = _mm256_setzero_ps();
         const float *kb = kt + jb * d;
         for (int c = 0; c < d; c += 8) {
-            __m256 kv[KB];
-            for (int t = 0; t < KB; t++) kv[t] = _mm256_load_ps(kb + t * d + c);
-            for (int r = 0; r < R; r++) {
-                const __m256 qv = _mm256_loadu_ps(q + r * ldq + c);
-                for (int t = 0; t < KB; t++) acc[r][t] = _mm256_fmadd_ps(qv, kv[t], acc[r][t]);
+            __m256 qv[RB];
+            for (int r = 0; r < R; r++) qv[r] = _mm256_loadu_ps(q + r * ldq + c);
+            for (int t = 0; t < KB; t++) {
+                const __m256 kv = _mm256_load_ps(kb + t * d + c);
+                for (int r = 0; r < R; r++) acc[r][t] = _mm256_fmadd_ps(qv[r], kv, acc[r][t]);
             }
         }
         for (int r = 0; r < R; r++) {
@@ -103,7 +104,11 @@ static void score_dot_avx2(const float *q, int64_t ldq, int nq, const tca_f16 *k
                                                        : _mm256_setzero_ps());
         int r = 0;
         for (; r + RB <= nq; r += RB) score_block(q + r * ldq, ldq, kt, d, nkp, nk, scale, out + r * ldo + j0, ldo, RB);
-        if (r < nq) score_block(q + r * ldq, ldq, kt, d, nkp, nk, scale, out + r * ldo + j0, ldo, 1);
+        switch (nq - r) {
+        case 2: score_block(q + r * ldq, ldq, kt, d, nkp, nk, scale, out + r * ldo + j0, ldo, 2); break;
+        case 1: score_block(q + r * ldq, ldq, kt, d, nkp, nk, scale, out + r * ldo + j0, ldo, 1); break;
+        default: break;
+        }
     }
 }
 

@@ -2,8 +2,9 @@
  *
  * The scheme of select_avx2.c with 16-lane vectors, 32 registers and mask registers:
  * score_dot: keys widened once into a 16 KiB tile, register blocks of RB = 4 rows x KB = 4 keys
- *   (16 accumulators, 4 key vectors and 4 q loads per 16 FMAs; d is a multiple of 16, so a row is
- *   whole vectors), reduced by folding 512 -> 256 bits and one hadd tree per row.
+ *   (16 accumulators, 4 q vectors and one key vector at a time: 8 loads per 16 FMAs; d is a
+ *   multiple of 16, so a row is whole vectors), reduced by folding 512 -> 256 bits and one hadd
+ *   tree per row.
  * group_softmax_mean: softmax_avx512's passes (SLEEF expf16, double sum) per row; the normalising
  *   pass adds the row into a, rows ascending, as the reference.
  * eff_count: a log a with SLEEF's logf16 (1 ulp) in float, summed in double.
@@ -48,11 +49,11 @@ static inline __attribute__((always_inline)) void score_block(const float *q, in
             for (int t = 0; t < KB; t++) acc[r][t] = _mm512_setzero_ps();
         const float *kb = kt + jb * d;
         for (int c = 0; c < d; c += 16) {
-            __m512 kv[KB];
-            for (int t = 0; t < KB; t++) kv[t] = _mm512_load_ps(kb + t * d + c);
-            for (int r = 0; r < R; r++) {
-                const __m512 qv = _mm512_loadu_ps(q + r * ldq + c);
-                for (int t = 0; t < KB; t++) acc[r][t] = _mm512_fmadd_ps(qv, kv[t], acc[r][t]);
+            __m512 qv[RB];
+            for (int r = 0; r < R; r++) qv[r] = _mm512_loadu_ps(q + r * ldq + c);
+            for (int t = 0; t < KB; t++) {
+                const __m512 kv = _mm512_load_ps(kb + t * d + c);
+                for (int r = 0; r < R; r++) acc[r][t] = _mm512_fmadd_ps(qv[r], kv, acc[r][t]);
             }
         }
         const __mmask8 m = nk - jb >= KB ? (__mmask8)0xf : (__mmask8)((1u << (nk - jb)) - 1);
