@@ -84,14 +84,20 @@ static int close_to(float got, double want, double rel, double abs) {
     return fabs((double)got - want) <= rel * fabs(want) + abs;
 }
 
+/* A level's table and the largest deviations from ref seen (printed: the measured accuracy). */
 typedef struct {
     const char *name;
     tca_kernels k;
+    double sd_ratio; /* score_dot: |out - ref| / the contract's bound */
+    double gsm_rel;  /* group_softmax_mean: relative difference of a (entries >= 1e-30) */
+    double eff_rel;  /* eff_count: relative difference */
 } level;
+
+static void note_max(double *m, double v) { *m = v > *m ? v : *m; }
 
 /* ---- score_dot ---------------------------------------------------------------------------- */
 
-static void test_score_dot_case(const level *lv, int nlv, int nq, int64_t n, int d) {
+static void test_score_dot_case(level *lv, int nlv, int nq, int64_t n, int d) {
     char msg[200];
     const int64_t ldq = d + 1 + irand(7), ldk = d + 1 + irand(9), ldo = n + irand(5);
     float *qbuf = malloc((size_t)(nq * ldq + 3) * sizeof *qbuf);
@@ -138,6 +144,7 @@ static void test_score_dot_case(const level *lv, int nlv, int nq, int64_t n, int
         for (int r = 0; r < nq; r++)
             for (int64_t j = 0; j < n; j++) {
                 const double tol = d * 0x1p-22 * mag[r * n + j] + 1e-30;
+                note_max(&lv[t].sd_ratio, fabs((double)got[r * ldo + j] - want[r * ldo + j]) / tol);
                 if (!(fabs((double)got[r * ldo + j] - want[r * ldo + j]) <= tol)) {
                     snprintf(msg, sizeof msg, "nq=%d n=%" PRId64 " d=%d: out[%d][%" PRId64 "] = %.9g, ref %.9g", nq, n, d,
                              r, j, got[r * ldo + j], want[r * ldo + j]);
@@ -155,7 +162,7 @@ static void test_score_dot_case(const level *lv, int nlv, int nq, int64_t n, int
     free(kbuf);
 }
 
-static int test_score_dot(const level *lv, int nlv) {
+static int test_score_dot(level *lv, int nlv) {
     static const int64_t ns[] = {1, 2, 3, 4, 5, 7, 15, 16, 17, 33, 63, 64, 65, 257, 300};
     static const int ds[] = {16, 64, 128};
     int cases = 0;
@@ -170,7 +177,7 @@ static int test_score_dot(const level *lv, int nlv) {
 
 /* ---- group_softmax_mean ------------------------------------------------------------------- */
 
-static void test_gsm_case(const level *lv, int nlv, int nq, int64_t n, int kind) {
+static void test_gsm_case(level *lv, int nlv, int nq, int64_t n, int kind) {
     char msg[200];
     const int64_t lds = n + irand(5);
     float *in = malloc((size_t)(nq * lds) * sizeof *in);
@@ -232,6 +239,8 @@ static void test_gsm_case(const level *lv, int nlv, int nq, int64_t n, int kind)
                         break;
                     }
             for (int64_t j = 0; j < n; j++)
+                if (want_a[j] >= 1e-30f) note_max(&lv[t].gsm_rel, fabs((double)a[j] - want_a[j]) / want_a[j]);
+            for (int64_t j = 0; j < n; j++)
                 if (!close_to(a[j], want_a[j], 2e-6, 1e-37)) {
                     snprintf(msg, sizeof msg, "kind %d nq=%d n=%" PRId64 ": a[%" PRId64 "] = %.9g, ref %.9g", kind, nq, n, j,
                              a[j], want_a[j]);
@@ -249,7 +258,7 @@ static void test_gsm_case(const level *lv, int nlv, int nq, int64_t n, int kind)
     free(in);
 }
 
-static int test_gsm(const level *lv, int nlv) {
+static int test_gsm(level *lv, int nlv) {
     static const int64_t ns[] = {1, 2, 3, 7, 8, 15, 16, 17, 33, 64, 100, 300, 1000};
     int cases = 0;
     for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
@@ -262,7 +271,7 @@ static int test_gsm(const level *lv, int nlv) {
 
 enum { E_SOFT, E_SPARSE, E_ONEHOT, E_UNIFORM, E_TINY, E_COUNT };
 
-static int test_eff_count(const level *lv, int nlv) {
+static int test_eff_count(level *lv, int nlv) {
     static const int64_t ns[] = {1, 2, 3, 7, 8, 15, 16, 17, 33, 64, 100, 576, 4099};
     char msg[200];
     int cases = 0;
@@ -295,6 +304,7 @@ static int test_eff_count(const level *lv, int nlv) {
             }
             for (int t = 1; t < nlv; t++) {
                 const float got = lv[t].k.eff_count(a, n);
+                note_max(&lv[t].eff_rel, fabs((double)got - want) / want);
                 if (!close_to(got, want, 1e-5, 0.0)) {
                     snprintf(msg, sizeof msg, "kind %d n=%" PRId64 ": %.9g, ref %.9g", kind, n, got, want);
                     report(lv[t].name, "eff_count", msg);
@@ -443,6 +453,7 @@ int main(void) {
     printf("test_select: seed %" PRIu64 "\n", seed);
 
     level lv[TCA_ISA_COUNT + 1];
+    memset(lv, 0, sizeof lv);
     int nlv = 0;
     lv[0].name = "ref";
     if (tca_kernels_fill(TCA_ISA_REF, &lv[0].k) != 0 || !lv[0].k.score_dot || !lv[0].k.group_softmax_mean ||
@@ -469,6 +480,10 @@ int main(void) {
     const int c_topk = test_topk(lv, nlv), c_gather = test_gather(lv, nlv);
     printf("cases per level: score_dot %d, group_softmax_mean %d, eff_count %d, topk %d, gather_rows %d\n", c_sd,
            c_gsm, c_eff, c_topk, c_gather);
+    for (int t = 1; t < nlv; t++)
+        printf("%s: largest deviation from ref: score_dot %.3g of the bound, group_softmax_mean a %.3g relative, "
+               "eff_count %.3g relative; topk, gather_rows identical\n",
+               lv[t].name, lv[t].sd_ratio, lv[t].gsm_rel, lv[t].eff_rel);
     if (failures) {
         fprintf(stderr, "%d failure(s); seed %" PRIu64 "\n", failures, seed);
         return 1;
