@@ -27,8 +27,9 @@
  *     Bit-exact across variants (comparisons only).
  *   void gather_rows(const tca_f16 *src, int64_t lds, const int32_t *idx, int k, int d,
  *                    tca_f16 *dst, int64_t ldd)
- *     dst[i * ldd .. + d) = src[idx[i] * lds .. + d) for i < k; dst may equal src when
- *     idx[i] >= i for every i (in-place compaction: rows move only towards the front, in order).
+ *     dst[i * ldd .. + d) = src[idx[i] * lds .. + d) for i < k; dst may equal src (with
+ *     ldd == lds) when idx[i] >= i for every i (in-place compaction: rows are copied in ascending
+ *     i, so they move only towards the front and none is overwritten before it is read).
  *     Bit-exact.
  *
  * No alignment is assumed; any d that is a multiple of 16, any n >= 1, nq >= 1. Kernels never
