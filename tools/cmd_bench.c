@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "attn_opts.h"
 #include "commands.h"
 #include "tca/tca.h"
 #include "tca_config.h"
@@ -30,7 +31,14 @@ static void help(FILE *f) {
             "  -r, --reps N         repetitions per test (default 3)\n"
             "  -t, --threads N      threads (default: all cores)\n"
             "  -b, --batch N        prompt rows per forward step (default 512)\n"
-            "  -o, --output FMT     md (default) or json\n");
+            "  -o, --output FMT     md (default) or json\n"
+            "      --attn LIST      attention modes to run, comma-separated: dense, tca (default dense,\n"
+            "                       or tca alone when a TCA option is given); with both, every test runs\n"
+            "                       under each and a second table gives the ratios tca/dense measured in\n"
+            "                       this run: throughput, attention time, and Amdahl's bound\n"
+            "TCA options (a uniform --tca-keep is solved at each test's length: depth + prompt for ppN,\n"
+            "the depth for tgN):\n%s",
+            attn_help + strcspn(attn_help, "\n") + 1);
 }
 
 static int parse_list(const char *s, long *out, int *n) {
@@ -56,10 +64,14 @@ static double now_s(void) {
 
 typedef struct result {
     char test[48];
+    int mode; /* 0 dense, 1 tca */
     int n_prompt, n_gen, depth;
+    bool skipped;               /* the TCA configuration cannot be met at this length */
     double mean, sd;            /* tokens/s */
-    double attn, matmul, other; /* shares of the timed forward time */
-    uint64_t kv_bytes;
+    double attn, select, matmul, other; /* shares of the timed forward time */
+    double attn_s, select_s;    /* seconds per repetition */
+    uint64_t kv_bytes, kv_bytes_dense;
+    double keep;
 } result;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -74,7 +86,7 @@ static int32_t random_token(int n_vocab) {
  * tokens (one eval) or n_gen single-token evals. */
 static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_gen, int depth, int reps, result *r,
                            int32_t *toks) {
-    double sum = 0, sum2 = 0, attn = 0, mm = 0, other = 0;
+    double sum = 0, sum2 = 0, attn = 0, sel = 0, mm = 0, other = 0;
     tca_status s = TCA_OK;
     /* Warm-up, unmeasured (as llama-bench does): pages the weights in and wakes the threads. */
     tca_context_reset(ctx);
@@ -97,26 +109,93 @@ static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_ge
         if (s != TCA_OK) return s;
         const tca_timings *after = tca_context_timings(ctx);
         attn += after->attn - before.attn;
+        sel += after->select - before.select;
         mm += after->matmul - before.matmul;
         other += after->other - before.other;
         double tps = (n_prompt ? n_prompt : n_gen) / dt;
         sum += tps;
         sum2 += tps * tps;
-        r->kv_bytes = tca_context_kv_bytes(ctx);
+        tca_cache_stats cs;
+        tca_context_cache_stats(ctx, &cs);
+        r->kv_bytes = cs.kv_bytes;
+        r->kv_bytes_dense = cs.kv_bytes_dense;
+        r->keep = cs.keep;
     }
     r->mean = sum / reps;
     r->sd = reps > 1 ? sqrt(fmax(0, (sum2 - sum * sum / reps) / (reps - 1))) : 0;
-    double tot = attn + mm + other;
+    double tot = attn + sel + mm + other;
+    r->attn_s = attn / reps;
+    r->select_s = sel / reps;
     r->attn = tot > 0 ? attn / tot : 0;
+    r->select = tot > 0 ? sel / tot : 0;
     r->matmul = tot > 0 ? mm / tot : 0;
     r->other = tot > 0 ? other / tot : 0;
     return TCA_OK;
+}
+
+/* Runs one test under one attention mode in a context of its own (a uniform TCA configuration
+ * is solved at the test's length). */
+static tca_status bench_one(const tca_model *model, const attn_options *ao, int mode, long need, int threads, int batch,
+                            int reps, result *r, int32_t *toks) {
+    attn_options a = *ao;
+    a.mode = mode;
+    if (mode == 0) a.budget_path = NULL, a.keep = 0;
+    tca_context_params cp = tca_context_default_params();
+    cp.n_ctx = (int)need;
+    cp.n_threads = threads;
+    cp.n_batch = batch;
+    tca_budget *budget = NULL;
+    long L = r->n_prompt ? r->depth + r->n_prompt : r->depth;
+    if (attn_configure(&a, model, L, &cp, &budget) != 0) {
+        r->skipped = true;
+        return TCA_OK;
+    }
+    tca_context *ctx = NULL;
+    tca_status s = tca_context_new(model, &cp, &ctx);
+    if (s == TCA_OK)
+        s = run_test(ctx, tca_model_hparams(model)->n_vocab, r->n_prompt, r->n_gen, r->depth, reps, r, toks);
+    tca_context_free(ctx);
+    tca_budget_free(budget);
+    return s;
+}
+
+static void print_md(const result *res, int n_res, bool both) {
+    printf("| test | attention | t/s | attention | selection | matmul | other | KV MiB | keep |\n"
+           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i < n_res; i++) {
+        const result *r = &res[i];
+        if (r->skipped) {
+            printf("| %s | %s | (keep not reachable at this length: sink + window exceed it) | | | | | | |\n", r->test,
+                   r->mode ? "tca" : "dense");
+            continue;
+        }
+        printf("| %s | %s | %.2f ± %.2f | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.3f |\n", r->test,
+               r->mode ? "tca" : "dense", r->mean, r->sd, 100 * r->attn, 100 * r->select, 100 * r->matmul,
+               100 * r->other, (double)r->kv_bytes / (1 << 20), r->keep);
+    }
+    if (!both) return;
+    /* Ratios of the two modes measured in this run. Amdahl: with attention a share `a` of dense
+     * time and sped up by 1/keep at best, the end-to-end speedup is at most 1 / (1 - a + a keep). */
+    printf("\n| test | keep | speedup tca/dense | attention speedup | incl. selection | ideal 1/keep | "
+           "attention / ideal | Amdahl bound | speedup / bound | KV tca/dense |\n"
+           "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (int i = 0; i + 1 < n_res; i += 2) {
+        const result *d = &res[i], *t = &res[i + 1];
+        if (d->skipped || t->skipped || t->mean <= 0 || t->attn_s <= 0) continue;
+        double su = t->mean / d->mean, as = d->attn_s / t->attn_s, asel = d->attn_s / (t->attn_s + t->select_s);
+        double ideal = 1 / t->keep, bound = 1 / (1 - d->attn + d->attn * t->keep);
+        printf("| %s | %.3f | %.2f | %.2f | %.2f | %.2f | %.0f%% | %.2f | %.0f%% | %.3f |\n", d->test, t->keep, su, as,
+               asel, ideal, 100 * asel / ideal, bound, 100 * su / bound, (double)t->kv_bytes / (double)d->kv_bytes);
+    }
 }
 
 int tca_cmd_bench(int argc, char **argv) {
     const char *model_arg = TCA_DEFAULT_MODEL, *fmt = "md";
     long pp[MAX_LIST] = {512}, depths[MAX_LIST] = {0};
     int n_pp = 1, n_depth = 1, n_gen = 64, reps = 3, threads = 0, batch = 0;
+    int modes[2] = {0, 0}, n_modes = 0;
+    attn_options ao;
+    attn_options_default(&ao);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x;
@@ -125,6 +204,21 @@ int tca_cmd_bench(int argc, char **argv) {
             help(stdout);
             return 0;
         }
+        if (!strcmp(a, "--attn") && v) {
+            n_modes = 0;
+            for (const char *p = v; *p;) {
+                size_t n = strcspn(p, ",");
+                int m = n == 5 && !strncmp(p, "dense", 5) ? 0 : n == 3 && !strncmp(p, "tca", 3) ? 1 : -1;
+                if (m < 0 || n_modes == 2) return fprintf(stderr, "tca bench: --attn expects dense, tca or dense,tca\n"), 2;
+                modes[n_modes++] = m;
+                p += n + (p[n] == ',');
+            }
+            i++;
+            continue;
+        }
+        int r = attn_parse(&ao, argc, argv, &i);
+        if (r < 0) return 2;
+        if (r > 0) continue;
         if (!v) {
             fprintf(stderr, "tca bench: unknown or incomplete option '%s'\n\n", a);
             help(stderr);
@@ -154,6 +248,10 @@ int tca_cmd_bench(int argc, char **argv) {
         }
     }
     if (strcmp(fmt, "md") && strcmp(fmt, "json")) return fprintf(stderr, "tca bench: -o md or json\n"), 2;
+    if (n_modes == 0) modes[n_modes++] = ao.budget_path || ao.keep > 0 ? 1 : 0;
+    for (int i = 0; i < n_modes; i++)
+        if (modes[i] == 1 && !ao.budget_path && !(ao.keep > 0))
+            return fprintf(stderr, "tca bench: --attn tca needs --tca-budget FILE or --tca-keep X\n"), 2;
 
     char path[4096];
     tca_status s = tca_model_resolve(model_arg, path, sizeof path);
@@ -169,37 +267,32 @@ int tca_cmd_bench(int argc, char **argv) {
         tca_model_free(model);
         return 2;
     }
-    tca_context_params cp = tca_context_default_params();
-    cp.n_ctx = (int)need;
-    cp.n_threads = threads;
-    cp.n_batch = batch;
-    tca_context *ctx = NULL;
     int32_t *toks = malloc((size_t)need * sizeof *toks);
-    if ((s = tca_context_new(model, &cp, &ctx)) != TCA_OK || !toks) {
-        free(toks);
-        tca_model_free(model);
-        return tca_tool_fail("context", s);
-    }
-    result res[2 * MAX_LIST] = {0};
+    result res[4 * MAX_LIST] = {0};
     int n_res = 0;
-    for (int i = 0; i < n_pp; i++) {
-        if (!pp[i]) continue;
-        result *r = &res[n_res++];
-        snprintf(r->test, sizeof r->test, "pp%ld", pp[i]);
-        r->n_prompt = (int)pp[i];
-        if ((s = run_test(ctx, hp->n_vocab, (int)pp[i], 0, 0, reps, r, toks)) != TCA_OK) break;
-        fprintf(stderr, "%s: %.2f tok/s\n", r->test, r->mean);
-    }
-    for (int i = 0; i < n_depth && n_gen && s == TCA_OK; i++) {
-        result *r = &res[n_res++];
-        snprintf(r->test, sizeof r->test, depths[i] ? "tg%d @ d%ld" : "tg%d", n_gen, depths[i]);
-        r->n_gen = n_gen;
-        r->depth = (int)depths[i];
-        if ((s = run_test(ctx, hp->n_vocab, 0, n_gen, (int)depths[i], reps, r, toks)) != TCA_OK) break;
-        fprintf(stderr, "%s: %.2f tok/s\n", r->test, r->mean);
+    for (int i = 0; i < n_pp + n_depth && s == TCA_OK && toks; i++) {
+        const bool is_pp = i < n_pp;
+        if (is_pp ? !pp[i] : !n_gen) continue;
+        for (int mi = 0; mi < n_modes && s == TCA_OK; mi++) {
+            result *r = &res[n_res++];
+            r->mode = modes[mi];
+            if (is_pp) {
+                snprintf(r->test, sizeof r->test, "pp%ld", pp[i]);
+                r->n_prompt = (int)pp[i];
+            } else {
+                long dep = depths[i - n_pp];
+                snprintf(r->test, sizeof r->test, dep ? "tg%d @ d%ld" : "tg%d", n_gen, dep);
+                r->n_gen = n_gen;
+                r->depth = (int)dep;
+            }
+            s = bench_one(model, &ao, r->mode, need, threads, batch, reps, r, toks);
+            if (s == TCA_OK && !r->skipped)
+                fprintf(stderr, "%s %s: %.2f tok/s (attention %.1f%%, keep %.3f)\n", r->test, r->mode ? "tca" : "dense",
+                        r->mean, 100 * r->attn, r->keep);
+        }
     }
     int rc = 0;
-    if (s != TCA_OK) {
+    if (s != TCA_OK || !toks) {
         rc = tca_tool_fail("bench", s);
     } else {
         struct rusage ru;
@@ -210,7 +303,9 @@ int tca_cmd_bench(int argc, char **argv) {
         if (tca_gguf_get_str(tca_model_gguf(model), "general.name", &name, &name_len) != TCA_OK) name = "?", name_len = 1;
         double size_gib = (double)tca_model_weight_bytes(model) / (1 << 30);
         const char *isa = tca_isa_active_name();
-        int nt = tca_context_n_threads(ctx);
+        int nt = threads ? threads : tca_default_threads();
+        char attn_name[512];
+        attn_describe(&ao, attn_name, sizeof attn_name);
         if (!strcmp(fmt, "json")) {
             cJSON *root = cJSON_CreateObject();
             cJSON_AddStringToObject(root, "commit", TCA_COMMIT);
@@ -219,20 +314,28 @@ int tca_cmd_bench(int argc, char **argv) {
             cJSON_AddNumberToObject(root, "model_bytes", (double)tca_model_weight_bytes(model));
             cJSON_AddStringToObject(root, "isa", isa);
             cJSON_AddNumberToObject(root, "threads", nt);
+            cJSON_AddStringToObject(root, "tca", attn_name);
             cJSON_AddNumberToObject(root, "peak_memory_bytes", peak_mib * (1 << 20));
             cJSON *rows = cJSON_AddArrayToObject(root, "results");
             for (int i = 0; i < n_res; i++) {
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "test", res[i].test);
+                cJSON_AddStringToObject(o, "attention", res[i].mode ? "tca" : "dense");
+                cJSON_AddBoolToObject(o, "skipped", res[i].skipped);
                 cJSON_AddNumberToObject(o, "n_prompt", res[i].n_prompt);
                 cJSON_AddNumberToObject(o, "n_gen", res[i].n_gen);
                 cJSON_AddNumberToObject(o, "depth", res[i].depth);
                 cJSON_AddNumberToObject(o, "tokens_per_s", res[i].mean);
                 cJSON_AddNumberToObject(o, "tokens_per_s_sd", res[i].sd);
                 cJSON_AddNumberToObject(o, "attention_share", res[i].attn);
+                cJSON_AddNumberToObject(o, "selection_share", res[i].select);
                 cJSON_AddNumberToObject(o, "matmul_share", res[i].matmul);
                 cJSON_AddNumberToObject(o, "other_share", res[i].other);
+                cJSON_AddNumberToObject(o, "attention_seconds", res[i].attn_s);
+                cJSON_AddNumberToObject(o, "selection_seconds", res[i].select_s);
                 cJSON_AddNumberToObject(o, "kv_bytes", (double)res[i].kv_bytes);
+                cJSON_AddNumberToObject(o, "kv_bytes_dense", (double)res[i].kv_bytes_dense);
+                cJSON_AddNumberToObject(o, "keep", res[i].keep);
                 cJSON_AddItemToArray(rows, o);
             }
             char *js = cJSON_Print(root);
@@ -240,17 +343,12 @@ int tca_cmd_bench(int argc, char **argv) {
             free(js);
             cJSON_Delete(root);
         } else {
-            printf("model: %.*s (%s), %.2f GiB of weights; isa %s; %d threads; commit %s; peak memory %.1f MiB\n\n",
-                   (int)name_len, name, hp->arch_name, size_gib, isa, nt, TCA_COMMIT, peak_mib);
-            printf("| test | t/s | attention | matmul | other | KV MiB |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
-            for (int i = 0; i < n_res; i++)
-                printf("| %s | %.2f ± %.2f | %.1f%% | %.1f%% | %.1f%% | %.1f |\n", res[i].test, res[i].mean, res[i].sd,
-                       100 * res[i].attn, 100 * res[i].matmul, 100 * res[i].other,
-                       (double)res[i].kv_bytes / (1 << 20));
+            printf("model: %.*s (%s), %.2f GiB of weights; isa %s; %d threads; commit %s; %s; peak memory %.1f MiB\n\n",
+                   (int)name_len, name, hp->arch_name, size_gib, isa, nt, TCA_COMMIT, attn_name, peak_mib);
+            print_md(res, n_res, n_modes == 2 && modes[0] == 0 && modes[1] == 1);
         }
     }
     free(toks);
-    tca_context_free(ctx);
     tca_model_free(model);
     return rc;
 }

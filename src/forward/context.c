@@ -97,8 +97,12 @@ tca_status tca_context_new(const tca_model *m, const tca_context_params *p, tca_
     /* TCA_PREFILL_GEMM=q keeps the integer kernels for prefill too (for measurements). */
     const char *gemm = getenv("TCA_PREFILL_GEMM");
     c->sgemm_min_rows = gemm && !strcmp(gemm, "q") ? 1 << 30 : 32;
+    /* TCA_GEMM=f32: every product through f32 GEMM, decode too (slow; tests use it to compare
+     * prefill with decode without the 8-bit activation rounding of the integer kernels) */
+    const char *all = getenv("TCA_GEMM");
+    if (all && !strcmp(all, "f32")) c->sgemm_min_rows = 0;
     c->gemm_scratch_floats = TCA_SGEMM_ROWS * (int64_t)(ff > e ? ff : e);
-    if (c->n_batch >= c->sgemm_min_rows)
+    if (c->n_batch >= c->sgemm_min_rows || c->sgemm_min_rows == 0)
         c->gemm_scratch = alloc(c, (size_t)c->n_threads * (size_t)c->gemm_scratch_floats * 4, &failed);
     c->split_state = alloc(c, (size_t)hp->n_head_kv * (size_t)c->n_split * (size_t)grp * (2 + d) * 4, &failed);
     if (failed) {
@@ -123,6 +127,7 @@ void tca_context_free(tca_context *c) {
 int64_t tca_context_pos(const tca_context *c) { return c->pos; }
 int tca_context_n_ctx(const tca_context *c) { return c->n_ctx; }
 int tca_context_n_threads(const tca_context *c) { return c->n_threads; }
+int tca_default_threads(void) { return omp_get_max_threads(); }
 uint64_t tca_context_scratch_bytes(const tca_context *c) { return c->scratch_bytes; }
 const tca_timings *tca_context_timings(const tca_context *c) { return &c->timings; }
 

@@ -82,7 +82,7 @@ void fw_project(tca_context *c, int n, const tca_weight *const *ws, float *const
     /* Crossover measured by tools/bench/bench_matmul on AVX2 (docs/benchmarks.md): the integer
      * kernels of the K types hold their own up to ~256 rows, the legacy types' only to ~32. */
     const int k_type = tca_act_type((int)ws[0]->type) == TCA_TYPE_Q8_K;
-    if (T >= (k_type ? 8 : 1) * c->sgemm_min_rows)
+    if (T >= (k_type ? 8 : 1) * c->sgemm_min_rows) /* sgemm_min_rows 0: always (TCA_GEMM=f32) */
         project_sgemm(c, n, ws, ys, ldys, x, ldx, T);
     else
         project_q(c, n, ws, ys, ldys, x, ldx, T);

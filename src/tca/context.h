@@ -55,6 +55,7 @@ tca_status tca_eval(tca_context *c, const int32_t *tokens, int64_t n, float *log
 int64_t tca_context_pos(const tca_context *c);   /* tokens held */
 int tca_context_n_ctx(const tca_context *c);
 int tca_context_n_threads(const tca_context *c);
+int tca_default_threads(void);                   /* what n_threads = 0 means: every core */
 void tca_context_reset(tca_context *c);          /* empties the sequence and the timings */
 uint64_t tca_context_kv_bytes(const tca_context *c);      /* bytes of K and V held now */
 

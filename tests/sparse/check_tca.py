@@ -34,11 +34,12 @@ def check(ok, msg):
         failures.append(msg)
 
 
-def probe(n, *args):
+def probe(n, *args, env=None):
     with tempfile.NamedTemporaryFile(suffix='.json', delete=False) as f:
         out = f.name
     try:
-        subprocess.run([PROBE, MODEL, TEXT, str(n), out, *map(str, args)], check=True)
+        subprocess.run([PROBE, MODEL, TEXT, str(n), out, *map(str, args)], check=True,
+                       env=dict(os.environ, **(env or {})))
         with open(out) as f:
             return json.load(f)
     finally:
@@ -58,10 +59,12 @@ def greedy_agree(a, b, ref_logits_margin=None):
     return n, len(ga)
 
 
-# 1. keep-all equals dense (logits within float tolerance, greedy identical)
+# 1. keep-all equals dense (logits within float tolerance, greedy identical), each fed the same
+# way (how tokens are batched changes the dense path's own rounding: 1e-3 of the logit range
+# between one 1200-token prefill and two of 600 on SmolLM2)
 L, cfg = 1200, ['--block', 32, '--sink', 64, '--window', 256]
-dense = probe(L, '--dense', '--gen', 16)
 for feed in ('prefill', 'split'):
+    dense = probe(L, '--dense', '--feed', feed, '--gen', 16)
     full = probe(L, '--onehot', 32, '--feed', feed, '--gen', 16, *cfg)
     d = logit_diff(full, dense)
     n, tot = greedy_agree(full, dense)
@@ -69,7 +72,7 @@ for feed in ('prefill', 'split'):
     check(n == tot, f'keep-all ({feed}) greedy vs dense: {n}/{tot} tokens identical')
     check(abs(full['stats']['keep'] - 1) < 1e-12, f'keep-all ({feed}) holds every token: keep {full["stats"]["keep"]}')
 Ld = 700
-dense_d = probe(Ld, '--dense', '--gen', 8)
+dense_d = probe(Ld, '--dense', '--feed', 'decode', '--gen', 8)
 full_d = probe(Ld, '--onehot', 16, '--feed', 'decode', '--gen', 8, '--block', 16, '--sink', 32, '--window', 128)
 d = logit_diff(full_d, dense_d)
 n, tot = greedy_agree(full_d, dense_d)
@@ -94,7 +97,7 @@ def oracle_positions(run, head, cfg):
     return sorted(keep), counts
 
 
-for (b, s, w, keep, L) in [(32, 64, 256, 0.39, 1200), (16, 32, 128, 0.2, 1000), (64, 64, 512, 0.6, 1500)]:
+for (b, s, w, keep, L) in [(32, 64, 256, 0.39, 1200), (16, 32, 128, 0.2, 1500), (64, 64, 512, 0.6, 1500)]:
     run = probe(L, '--keep', keep, '--block', b, '--sink', s, '--window', w)
     cfg = tca_ref.Config(block=b, sink=s, window=w)
     bad, rows = 0, 0
@@ -120,35 +123,44 @@ for (b, s, w, keep, L) in [(32, 64, 256, 0.39, 1200), (16, 32, 128, 0.2, 1000), 
     check(run['stats']['kv_bytes'] <= (keep + 0.01) * run['stats']['kv_bytes_dense'],
           f'KV bytes {run["stats"]["kv_bytes"]} are at most {keep + 0.01:.2f} of dense {run["stats"]["kv_bytes_dense"]}')
 
-# 4. prefill vs token-by-token decode under block-last
-L, cfg4 = 1001, ['--block', 32, '--sink', 64, '--window', 256, '--onehot', 4]
-pre = probe(L, '--feed', 'prefill', *cfg4)
-dec = probe(L, '--feed', 'decode', *cfg4)
-max_da, max_de, n_blocks = 0.0, 0.0, 0
+# 4. prefill vs token-by-token decode under block-last. Decode normally rounds activations to 8
+# bits per block before the weight products, prefill multiplies f32 activations
+# (docs/benchmarks.md), and that rounding amplifies any difference in summation order (prefill
+# tiles vs split keys) into block scores ~0.1 apart in deep layers. So both runs here use f32
+# products throughout (TCA_GEMM=f32): the scoring of a block is then the same computation on
+# nearly the same numbers, and what remains is float summation order: exact up to 1e-5 in layer 0
+# (the same queries and keys), growing through the layers to ~3e-3 (the same growth as with
+# keep-all budgets, i.e. dense attention: measured 2.8e-3 at layer 18 of SmolLM2).
+TOL0, TOL = 1e-5, 1e-2
+cfg4 = ['--block', 32, '--sink', 64, '--window', 256, '--onehot', 4]
+pre = probe(1001, '--feed', 'prefill', *cfg4, env={'TCA_GEMM': 'f32'})
+dec = probe(1001, '--feed', 'decode', *cfg4, env={'TCA_GEMM': 'f32'})
+worst, worst0, n_blocks = 0.0, 0.0, 0
 for hp, hd in zip(pre['heads'], dec['heads']):
     sp, sd = np.array(hp['scores']), np.array(hd['scores'])
     assert sp.shape == sd.shape, (sp.shape, sd.shape)
     n_blocks += len(sp)
-    max_da = max(max_da, float(np.max(np.abs(sp[:, :32] - sd[:, :32]))))
-    max_de = max(max_de, float(np.max(np.abs(sp[:, 32] - sd[:, 32]) / sp[:, 32])))
-check(max_da < 5e-3 and max_de < 1e-2, f'block scores, prefill vs decode, {n_blocks} blocks: max |a diff| '
-      f'{max_da:.2e} (tolerance 5e-3), max relative e diff {max_de:.2e} (tolerance 1e-2)')
+    diff = float(np.max(np.abs(sp - sd) / np.maximum(1, np.abs(sp))))
+    worst = max(worst, diff)
+    if hp['layer'] == 0:
+        worst0 = max(worst0, diff)
+check(worst0 < TOL0 and worst < TOL, f'block scores (a, and e relative), prefill vs decode, {n_blocks} blocks: '
+      f'max difference {worst0:.1e} in layer 0 (tolerance {TOL0}), {worst:.1e} in all (tolerance {TOL})')
 differ, near_tie_only = 0, True
 for hp, hd in zip(pre['heads'], dec['heads']):
     if hp['positions'] == hd['positions']:
         continue
     differ += 1
-    # a difference is acceptable only inside a block whose 4th and 5th scores are a near tie
     sp = np.array(hp['scores'])
     for j in range(len(sp)):
         kp = {x for x in hp['positions'] if j * 32 <= x < (j + 1) * 32}
         kd = {x for x in hd['positions'] if j * 32 <= x < (j + 1) * 32}
         if kp != kd:
             a = np.sort(sp[j, :32])[::-1]
-            if a[3] - a[4] > 2 * max_da:
+            if a[3] - a[4] > 2 * worst:
                 near_tie_only = False
 check(near_tie_only, f'kept tokens, prefill vs decode with the same retain counts: {differ} of {len(pre["heads"])} '
-      f'heads differ, each only inside a block whose 4th and 5th scores are a near tie')
+      f'heads differ, each only inside a block whose 4th and 5th scores are within {2 * worst:.1e} (a near tie)')
 
 # the prompt-last scorer and a continued prefill run and keep what they should
 for extra in (['--scorer', 'prompt-last'], ['--feed', 'split']):
