@@ -32,6 +32,8 @@ static void help(FILE *f) {
             "  -t, --threads N      threads (default: all cores)\n"
             "  -b, --batch N        prompt rows per forward step (default 512)\n"
             "  -o, --output FMT     md (default) or json\n"
+            "      --time-depth     also report each generation test's depth prefill as a ppD row\n"
+            "                       (one prefill of D tokens instead of two at long context)\n"
             "      --attn LIST      attention modes to run, comma-separated: dense, tca (default dense,\n"
             "                       or tca alone when a TCA option is given); with both, every test runs\n"
             "                       under each and a second table gives the ratios tca/dense measured in\n"
@@ -65,6 +67,7 @@ static double now_s(void) {
 typedef struct result {
     char test[48];
     int mode; /* 0 dense, 1 tca */
+    double keep_req; /* tca with a uniform --tca-keep: the requested keep */
     int n_prompt, n_gen, depth;
     bool skipped;               /* the TCA configuration cannot be met at this length */
     double mean, sd;            /* tokens/s */
@@ -82,11 +85,45 @@ static int32_t random_token(int n_vocab) {
     return (int32_t)(rng_state % (uint64_t)n_vocab);
 }
 
-/* One test, reps times: prefill `depth` untimed tokens, then time either a prompt of n_prompt
+/* Sums of one test's repetitions. */
+typedef struct accum {
+    double sum, sum2, attn, sel, mm, other;
+} accum;
+
+static void accum_add(accum *a, const tca_timings *before, const tca_context *ctx, int tokens, double dt, result *r) {
+    const tca_timings *after = tca_context_timings(ctx);
+    a->attn += after->attn - before->attn;
+    a->sel += after->select - before->select;
+    a->mm += after->matmul - before->matmul;
+    a->other += after->other - before->other;
+    double tps = tokens / dt;
+    a->sum += tps;
+    a->sum2 += tps * tps;
+    tca_cache_stats cs;
+    tca_context_cache_stats(ctx, &cs);
+    r->kv_bytes = cs.kv_bytes;
+    r->kv_bytes_dense = cs.kv_bytes_dense;
+    r->keep = cs.keep;
+}
+
+static void accum_finish(const accum *a, int reps, result *r) {
+    r->mean = a->sum / reps;
+    r->sd = reps > 1 ? sqrt(fmax(0, (a->sum2 - a->sum * a->sum / reps) / (reps - 1))) : 0;
+    double tot = a->attn + a->sel + a->mm + a->other;
+    r->attn_s = a->attn / reps;
+    r->select_s = a->sel / reps;
+    r->attn = tot > 0 ? a->attn / tot : 0;
+    r->select = tot > 0 ? a->sel / tot : 0;
+    r->matmul = tot > 0 ? a->mm / tot : 0;
+    r->other = tot > 0 ? a->other / tot : 0;
+}
+
+/* One test, reps times: prefill `depth` tokens (timed into r_depth when given: the ppD row of
+ * --time-depth, which saves a second prefill of D tokens), then time either a prompt of n_prompt
  * tokens (one eval) or n_gen single-token evals. */
 static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_gen, int depth, int reps, result *r,
-                           int32_t *toks) {
-    double sum = 0, sum2 = 0, attn = 0, sel = 0, mm = 0, other = 0;
+                           result *r_depth, int32_t *toks) {
+    accum a = {0}, ad = {0};
     tca_status s = TCA_OK;
     /* Warm-up, unmeasured (as llama-bench does): pages the weights in and wakes the threads. */
     tca_context_reset(ctx);
@@ -97,9 +134,12 @@ static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_ge
         tca_context_reset(ctx);
         int total = depth + (n_prompt ? n_prompt : n_gen);
         for (int i = 0; i < total; i++) toks[i] = random_token(n_vocab);
-        if (depth && (s = tca_eval(ctx, toks, depth, NULL, NULL, NULL)) != TCA_OK) return s;
         tca_timings before = *tca_context_timings(ctx);
         double t0 = now_s();
+        if (depth && (s = tca_eval(ctx, toks, depth, NULL, NULL, NULL)) != TCA_OK) return s;
+        if (r_depth) accum_add(&ad, &before, ctx, depth, now_s() - t0, r_depth);
+        before = *tca_context_timings(ctx);
+        t0 = now_s();
         if (n_prompt) {
             s = tca_eval(ctx, toks + depth, n_prompt, NULL, NULL, NULL);
         } else {
@@ -107,39 +147,21 @@ static tca_status run_test(tca_context *ctx, int n_vocab, int n_prompt, int n_ge
         }
         double dt = now_s() - t0;
         if (s != TCA_OK) return s;
-        const tca_timings *after = tca_context_timings(ctx);
-        attn += after->attn - before.attn;
-        sel += after->select - before.select;
-        mm += after->matmul - before.matmul;
-        other += after->other - before.other;
-        double tps = (n_prompt ? n_prompt : n_gen) / dt;
-        sum += tps;
-        sum2 += tps * tps;
-        tca_cache_stats cs;
-        tca_context_cache_stats(ctx, &cs);
-        r->kv_bytes = cs.kv_bytes;
-        r->kv_bytes_dense = cs.kv_bytes_dense;
-        r->keep = cs.keep;
+        accum_add(&a, &before, ctx, n_prompt ? n_prompt : n_gen, dt, r);
     }
-    r->mean = sum / reps;
-    r->sd = reps > 1 ? sqrt(fmax(0, (sum2 - sum * sum / reps) / (reps - 1))) : 0;
-    double tot = attn + sel + mm + other;
-    r->attn_s = attn / reps;
-    r->select_s = sel / reps;
-    r->attn = tot > 0 ? attn / tot : 0;
-    r->select = tot > 0 ? sel / tot : 0;
-    r->matmul = tot > 0 ? mm / tot : 0;
-    r->other = tot > 0 ? other / tot : 0;
+    accum_finish(&a, reps, r);
+    if (r_depth) accum_finish(&ad, reps, r_depth);
     return TCA_OK;
 }
 
 /* Runs one test under one attention mode in a context of its own (a uniform TCA configuration
  * is solved at the test's length). */
 static tca_status bench_one(const tca_model *model, const attn_options *ao, int mode, long need, int threads, int batch,
-                            int reps, result *r, int32_t *toks) {
+                            int reps, result *r, result *r_depth, int32_t *toks) {
     attn_options a = *ao;
     a.mode = mode;
     if (mode == 0) a.budget_path = NULL, a.keep = 0;
+    else if (r->keep_req > 0) a.keep = r->keep_req;
     tca_context_params cp = tca_context_default_params();
     cp.n_ctx = (int)need;
     cp.n_threads = threads;
@@ -153,24 +175,32 @@ static tca_status bench_one(const tca_model *model, const attn_options *ao, int 
     tca_context *ctx = NULL;
     tca_status s = tca_context_new(model, &cp, &ctx);
     if (s == TCA_OK)
-        s = run_test(ctx, tca_model_hparams(model)->n_vocab, r->n_prompt, r->n_gen, r->depth, reps, r, toks);
+        s = run_test(ctx, tca_model_hparams(model)->n_vocab, r->n_prompt, r->n_gen, r->depth, reps, r, r_depth, toks);
     tca_context_free(ctx);
     tca_budget_free(budget);
     return s;
 }
 
+static const char *mode_name(const result *r, char *buf, size_t cap) {
+    if (!r->mode) return "dense";
+    if (r->keep_req > 0) snprintf(buf, cap, "tca %g", r->keep_req);
+    else snprintf(buf, cap, "tca");
+    return buf;
+}
+
 static void print_md(const result *res, int n_res, bool both) {
+    char nm[32];
     printf("| test | attention | t/s | attention | selection | matmul | other | KV MiB | keep |\n"
            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (int i = 0; i < n_res; i++) {
         const result *r = &res[i];
         if (r->skipped) {
             printf("| %s | %s | (keep not reachable at this length: sink + window exceed it) | | | | | | |\n", r->test,
-                   r->mode ? "tca" : "dense");
+                   mode_name(r, nm, sizeof nm));
             continue;
         }
         printf("| %s | %s | %.2f ± %.2f | %.1f%% | %.1f%% | %.1f%% | %.1f%% | %.1f | %.3f |\n", r->test,
-               r->mode ? "tca" : "dense", r->mean, r->sd, 100 * r->attn, 100 * r->select, 100 * r->matmul,
+               mode_name(r, nm, sizeof nm), r->mean, r->sd, 100 * r->attn, 100 * r->select, 100 * r->matmul,
                100 * r->other, (double)r->kv_bytes / (1 << 20), r->keep);
     }
     if (!both) return;
@@ -179,9 +209,14 @@ static void print_md(const result *res, int n_res, bool both) {
     printf("\n| test | keep | speedup tca/dense | attention speedup | incl. selection | ideal 1/keep | "
            "attention / ideal | Amdahl bound | speedup / bound | KV tca/dense |\n"
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-    for (int i = 0; i + 1 < n_res; i += 2) {
-        const result *d = &res[i], *t = &res[i + 1];
-        if (d->skipped || t->skipped || t->mean <= 0 || t->attn_s <= 0) continue;
+    const result *d = NULL;
+    for (int i = 0; i < n_res; i++) {
+        const result *t = &res[i];
+        if (t->mode == 0) {
+            d = t;
+            continue;
+        }
+        if (!d || strcmp(d->test, t->test) || d->skipped || t->skipped || t->mean <= 0 || t->attn_s <= 0) continue;
         double su = t->mean / d->mean, as = d->attn_s / t->attn_s, asel = d->attn_s / (t->attn_s + t->select_s);
         double ideal = 1 / t->keep, bound = 1 / (1 - d->attn + d->attn * t->keep);
         printf("| %s | %.3f | %.2f | %.2f | %.2f | %.2f | %.0f%% | %.2f | %.0f%% | %.3f |\n", d->test, t->keep, su, as,
@@ -194,6 +229,9 @@ int tca_cmd_bench(int argc, char **argv) {
     long pp[MAX_LIST] = {512}, depths[MAX_LIST] = {0};
     int n_pp = 1, n_depth = 1, n_gen = 64, reps = 3, threads = 0, batch = 0;
     int modes[2] = {0, 0}, n_modes = 0;
+    bool time_depth = false;
+    double keeps[4] = {0};
+    int n_keeps = 0;
     attn_options ao;
     attn_options_default(&ao);
     for (int i = 1; i < argc; i++) {
@@ -204,6 +242,10 @@ int tca_cmd_bench(int argc, char **argv) {
             help(stdout);
             return 0;
         }
+        if (!strcmp(a, "--time-depth")) {
+            time_depth = true;
+            continue;
+        }
         if (!strcmp(a, "--attn") && v) {
             n_modes = 0;
             for (const char *p = v; *p;) {
@@ -213,6 +255,20 @@ int tca_cmd_bench(int argc, char **argv) {
                 modes[n_modes++] = m;
                 p += n + (p[n] == ',');
             }
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--tca-keep") && v) { /* bench takes a list: one tca row per keep ratio */
+            n_keeps = 0;
+            for (const char *p = v; *p && n_keeps < 4;) {
+                char *e;
+                double k = strtod(p, &e);
+                if (e == p || !(k > 0 && k <= 1) || (*e && *e != ','))
+                    return fprintf(stderr, "tca bench: --tca-keep expects ratios in (0, 1], comma-separated\n"), 2;
+                keeps[n_keeps++] = k;
+                p = *e ? e + 1 : e;
+            }
+            ao.keep = keeps[0];
             i++;
             continue;
         }
@@ -268,14 +324,22 @@ int tca_cmd_bench(int argc, char **argv) {
         return 2;
     }
     int32_t *toks = malloc((size_t)need * sizeof *toks);
-    result res[4 * MAX_LIST] = {0};
-    int n_res = 0;
+    result res[12 * MAX_LIST] = {0}, depth_res[6 * MAX_LIST] = {0};
+    int n_res = 0, n_depth_res = 0;
     for (int i = 0; i < n_pp + n_depth && s == TCA_OK && toks; i++) {
         const bool is_pp = i < n_pp;
         if (is_pp ? !pp[i] : !n_gen) continue;
-        for (int mi = 0; mi < n_modes && s == TCA_OK; mi++) {
+        int n_rows = 0, row_mode[6];
+        double row_keep[6];
+        for (int mi = 0; mi < n_modes; mi++)
+            for (int ki = 0; ki < (modes[mi] && n_keeps ? n_keeps : 1); ki++) {
+                row_mode[n_rows] = modes[mi];
+                row_keep[n_rows++] = modes[mi] && n_keeps ? keeps[ki] : 0;
+            }
+        for (int mi = 0; mi < n_rows && s == TCA_OK; mi++) {
             result *r = &res[n_res++];
-            r->mode = modes[mi];
+            r->mode = row_mode[mi];
+            r->keep_req = row_keep[mi];
             if (is_pp) {
                 snprintf(r->test, sizeof r->test, "pp%ld", pp[i]);
                 r->n_prompt = (int)pp[i];
@@ -285,11 +349,26 @@ int tca_cmd_bench(int argc, char **argv) {
                 r->n_gen = n_gen;
                 r->depth = (int)dep;
             }
-            s = bench_one(model, &ao, r->mode, need, threads, batch, reps, r, toks);
+            result *rd = NULL;
+            if (!is_pp && time_depth && r->depth) {
+                rd = &depth_res[n_depth_res++];
+                rd->mode = r->mode;
+                rd->keep_req = r->keep_req;
+                rd->n_prompt = r->depth;
+                snprintf(rd->test, sizeof rd->test, "pp%d", r->depth);
+            }
+            s = bench_one(model, &ao, r->mode, need, threads, batch, reps, r, rd, toks);
+            if (rd) rd->skipped = r->skipped;
             if (s == TCA_OK && !r->skipped)
                 fprintf(stderr, "%s %s: %.2f tok/s (attention %.1f%%, keep %.3f)\n", r->test, r->mode ? "tca" : "dense",
                         r->mean, 100 * r->attn, r->keep);
         }
+    }
+    /* the depth prefills come first, as pp rows */
+    if (n_depth_res) {
+        memmove(res + n_depth_res, res, (size_t)n_res * sizeof *res);
+        memcpy(res, depth_res, (size_t)n_depth_res * sizeof *res);
+        n_res += n_depth_res;
     }
     int rc = 0;
     if (s != TCA_OK || !toks) {
@@ -321,6 +400,7 @@ int tca_cmd_bench(int argc, char **argv) {
                 cJSON *o = cJSON_CreateObject();
                 cJSON_AddStringToObject(o, "test", res[i].test);
                 cJSON_AddStringToObject(o, "attention", res[i].mode ? "tca" : "dense");
+                if (res[i].keep_req > 0) cJSON_AddNumberToObject(o, "keep_requested", res[i].keep_req);
                 cJSON_AddBoolToObject(o, "skipped", res[i].skipped);
                 cJSON_AddNumberToObject(o, "n_prompt", res[i].n_prompt);
                 cJSON_AddNumberToObject(o, "n_gen", res[i].n_gen);
