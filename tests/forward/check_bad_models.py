@@ -83,6 +83,22 @@ def main():
     ok &= expect_error([tca, 'run', '-m', smol], 'give exactly one of -p PROMPT or -f FILE')
     ok &= expect_error([tca, 'ask', '-m', smol, 'question only'], 'needs --doc FILE and a QUESTION')
     ok &= expect_error([tca, 'run', '-m', smol, '-p', 'x', '--temp', '-1'], '--temp expects a number')
+    # TCA requests that cannot be met
+    run = [tca, 'run', '-m', smol, '-n', '1', '-p', 'word ' * 100]
+    ok &= expect_error(run + ['--attn', 'tca'], '--attn tca needs --tca-budget FILE or --tca-keep X')
+    ok &= expect_error(run + ['--tca-keep', '0.3'], 'keep 0.3 is below what sink 64 + window 512 hold at length')
+    ok &= expect_error(run + ['--tca-keep', '0'], '--tca-keep expects a number in (0, 1]')
+    ok &= expect_error(run + ['--tca-keep', '0.5', '--tca-block', '48'], '--tca-block expects 16, 32 or 64')
+    ok &= expect_error(run + ['--tca-keep', '1', '--tca-window', '100'], 'window 100 is not a non-negative multiple of the block size 32')
+    ok &= expect_error(run + ['--tca-keep', '1', '--kv-type', 'f32'], 'the TCA cache is f16 only')
+    ok &= expect_error(run + ['--tca-keep', '1', '--tca-redundancy', 'mass'], 'needs --tca-scorer prompt-last')
+    ok &= expect_error(run + ['--attn', 'dense', '--tca-keep', '0.5'], '--attn dense does not take')
+    with tempfile.TemporaryDirectory() as d:
+        bad = os.path.join(d, 'bad.json')
+        with open(bad, 'w') as f:
+            f.write('{"format": "tca-budget", "version": 1, ')
+        ok &= expect_error(run + ['--tca-budget', bad], 'bad.json')
+        ok &= expect_error(run + ['--tca-budget', os.path.join(d, 'missing.json')], 'missing.json')
     sys.exit(0 if ok else 1)
 
 

@@ -4,7 +4,8 @@
  *   eval_tokens MODEL logits OUT.f32 ID...      last-position logits, raw f32, to OUT.f32
  *   eval_tokens MODEL greedy N ID...            N greedy tokens, one id per line on stdout
  *
- * Environment: TCA_TEST_BATCH (prefill rows per step, default 512) to exercise batching. */
+ * Environment: TCA_TEST_BATCH (prefill rows per step, default 512) to exercise batching;
+ * TCA_TEST_KV=f32 for the f32 KV cache (--kv-type f32). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
     p.n_ctx = n + n_gen + 1;
     const char *b = getenv("TCA_TEST_BATCH");
     if (b) p.n_batch = atoi(b);
+    const char *kv = getenv("TCA_TEST_KV");
+    if (kv && !strcmp(kv, "f32")) p.kv_type = TCA_KV_F32;
     tca_context *c;
     if ((s = tca_context_new(m, &p, &c))) return fail("context", s);
     float *logits = malloc((size_t)hp->n_vocab * sizeof *logits);
