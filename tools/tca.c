@@ -17,6 +17,7 @@ static const struct {
     {"ask", tca_cmd_ask, "answer a question about a document in the model's chat template"},
     {"bench", tca_cmd_bench, "measure prompt and generation speed (llama-bench style)"},
     {"fetch", tca_cmd_fetch, "download a supported model into the cache and print its path"},
+    {"calibrate", tca_cmd_calibrate, "write a TCA head-budget file for a model from a calibration text"},
 };
 
 static void usage(FILE *f) {

@@ -53,6 +53,11 @@ struct tca_context {
 
     tca_timings timings;
     uint64_t scratch_bytes;
+
+    /* Calibration (calib/): called by every thread of a TCA prefill's region at each layer once
+     * its queries, keys, values and block scores are ready and before its attention runs. */
+    void (*layer_hook)(tca_context *c, int layer, void *user);
+    void *layer_hook_user;
 };
 
 static inline size_t tca_kv_index(const tca_context *c, int layer, int g, int64_t pos) {

@@ -65,6 +65,7 @@ void tca_prefill_layers(tca_context *c, const int32_t *tokens, int64_t T, float 
                 fw_lap(&tm->other, &t0);
             }
             tca_sparse_prefill_select(s, c->k, l, pos0, T);
+            if (c->layer_hook) c->layer_hook(c, l, c->layer_hook_user);
             fw_lap(&tm->select, &t0);
             for (int64_t c0 = 0; c0 < T; c0 += B) {
                 const int64_t nb = T - c0 < B ? T - c0 : B;

@@ -24,9 +24,10 @@ static void score_block(const tca_sparse *s, const tca_kernels *k, int layer, in
     rec[s->b] = k->eff_count(rec, s->b);
 }
 
-/* Largest power of two <= k that leaves one compact row for every block that may still come. */
-static int fit_count(tca_sparse *s, const tca_head_cache *hc, int64_t j, int k) {
-    const int64_t allowed = hc->core_cap - hc->n_compact - (s->n_blocks_max - j - 1);
+/* Largest power of two <= k that leaves one compact row for every block that may still come,
+ * in a compact part holding n of at most core_cap rows. */
+static int fit_count(tca_sparse *s, int64_t core_cap, int64_t n, int64_t j, int k) {
+    const int64_t allowed = core_cap - n - (s->n_blocks_max - j - 1);
     if (k <= allowed) return k;
     int fit = 1;
     while (fit * 2 <= allowed) fit *= 2;
@@ -104,60 +105,72 @@ void tca_sparse_prefill_select(tca_sparse *s, const tca_kernels *k, int layer, i
             k->group_softmax_mean(sc, n_tot, s->grp, n_tot, s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * b));
         }
     }
-    /* 3. per head: retain counts by ranking, then the kept rows of each leaving block appended
-     * to the compact part in position order (sink blocks whole) */
+    /* 3. per head: retain counts by ranking, then the kept rows appended to the compact part */
 #pragma omp for schedule(dynamic, 1)
     for (int g = 0; g < G; g++) {
         tca_head_cache *hc = tca_sparse_head(s, layer, g);
-        const tca_head_budget *hb = &s->budget.heads[(int64_t)layer * G + g];
-        float *red = s->red + (int64_t)g * s->n_blocks_max;
-        int32_t *counts = s->counts + (int64_t)g * s->n_blocks_max;
-        int64_t *cum = s->cum + (int64_t)g * (s->n_blocks_max + 1);
-        const int64_t n_r = jl - jr0;
-        if (n_r > 0) {
-            ranking_keys(s, k, layer, g, jr0, jl, red);
-            tca_assign_counts(b, hb->p, red, n_r, counts, s->order + (int64_t)g * s->n_blocks_max);
-        }
-        cum[0] = 0;
-        for (int64_t j = jf; j < jl; j++) {
-            const int64_t src = j * b - s->raw_pos0;
-            int kk = j < jr0 ? b : fit_count(s, hc, j, counts[j - jr0]);
-            int32_t idx[64];
-            if (kk == b) {
-                for (int t = 0; t < b; t++) idx[t] = t;
-            } else {
-                const float *a = tca_sparse_score(s, layer, g, j);
-                float *norm = thread_scratch(s);
-                if (s->budget.scorer == TCA_SCORER_PROMPT_LAST) {
-                    const float *pa = s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * b) + s->n_compact0[g] + src;
-                    float mass = 0;
-                    for (int t = 0; t < b; t++) mass += pa[t];
-                    for (int t = 0; t < b; t++) norm[t] = mass > 0 ? pa[t] / mass : 1.0f / b;
-                    a = norm;
-                }
-                k->topk(a, b, kk, idx);
-            }
-            k->gather_rows(stage_k(s, g) + src * d, d, idx, kk, d, hc->k + hc->n_compact * d, d);
-            k->gather_rows(stage_v(s, g) + src * d, d, idx, kk, d, hc->v + hc->n_compact * d, d);
-            for (int t = 0; t < kk; t++) hc->pos[hc->n_compact + t] = (int32_t)(j * b + idx[t]);
-            hc->n_compact += kk;
-            cum[j - jf + 1] = cum[j - jf] + kk;
-        }
+        tca_compact_dst dst = {hc->k, hc->v, hc->pos, hc->n_compact, hc->core_cap,
+                               s->cum + (int64_t)g * (s->n_blocks_max + 1), s->counts + (int64_t)g * s->n_blocks_max,
+                               s->red + (int64_t)g * s->n_blocks_max, s->order + (int64_t)g * s->n_blocks_max};
+        tca_sparse_select_head(s, k, layer, g, s->budget.heads[(int64_t)layer * G + g].p, L, &dst);
+        hc->n_compact = dst.n;
     }
+}
+
+void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int g, const double *p, int64_t L,
+                            tca_compact_dst *dst) {
+    const int b = s->b, d = s->d;
+    int64_t jf, jl;
+    leaving_blocks(s, L, &jf, &jl);
+    const int64_t jr0 = jf > s->sink_end / b ? jf : s->sink_end / b, n_r = jl - jr0;
+    if (n_r > 0) {
+        ranking_keys(s, k, layer, g, jr0, jl, dst->red);
+        tca_assign_counts(b, p, dst->red, n_r, dst->counts, dst->order);
+    }
+    dst->cum[0] = 0;
+    for (int64_t j = jf; j < jl; j++) {
+        const int64_t src = j * b - s->raw_pos0;
+        int kk = j < jr0 ? b : fit_count(s, dst->core_cap, dst->n, j, dst->counts[j - jr0]);
+        int32_t idx[64];
+        if (kk == b) {
+            for (int t = 0; t < b; t++) idx[t] = t;
+        } else {
+            const float *a = tca_sparse_score(s, layer, g, j);
+            float *norm = thread_scratch(s);
+            if (s->budget.scorer == TCA_SCORER_PROMPT_LAST) {
+                const float *pa = s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * b) + s->n_compact0[g] + src;
+                float mass = 0;
+                for (int t = 0; t < b; t++) mass += pa[t];
+                for (int t = 0; t < b; t++) norm[t] = mass > 0 ? pa[t] / mass : 1.0f / b;
+                a = norm;
+            }
+            k->topk(a, b, kk, idx);
+        }
+        k->gather_rows(stage_k(s, g) + src * d, d, idx, kk, d, dst->k + dst->n * d, d);
+        k->gather_rows(stage_v(s, g) + src * d, d, idx, kk, d, dst->v + dst->n * d, d);
+        for (int t = 0; t < kk; t++) dst->pos[dst->n + t] = (int32_t)(j * b + idx[t]);
+        dst->n += kk;
+        dst->cum[j - jf + 1] = dst->cum[j - jf] + kk;
+    }
+}
+
+int tca_sparse_segments(const tca_sparse *s, int g, const tca_f16 *ck, const tca_f16 *cv, int64_t n_compact0,
+                        const int64_t *cum, int64_t t0, int64_t t_end, tca_kv_segment *seg) {
+    int64_t R = t0 / s->b * s->b - s->w;
+    if (R < s->raw_pos0) R = s->raw_pos0;
+    const int64_t prefix = n_compact0 + cum[(R - s->raw_pos0) / s->b];
+    const int64_t off = (R - s->raw_pos0) * s->d;
+    seg[0] = (tca_kv_segment){ck, cv, prefix, s->d, 0, 0};
+    seg[1] = (tca_kv_segment){stage_k(s, g) + off, stage_v(s, g) + off, t_end - R, s->d, R, 1};
+    return 2;
 }
 
 int tca_sparse_prefill_segments(const tca_sparse *s, int layer, int g, int64_t pos0, int64_t t0, int64_t t_end,
                                 tca_kv_segment *seg) {
     (void)pos0;
     const tca_head_cache *hc = tca_sparse_head(s, layer, g);
-    int64_t R = t0 / s->b * s->b - s->w;
-    if (R < s->raw_pos0) R = s->raw_pos0;
-    const int64_t *cum = s->cum + (int64_t)g * (s->n_blocks_max + 1);
-    const int64_t prefix = s->n_compact0[g] + cum[(R - s->raw_pos0) / s->b];
-    const int64_t off = (R - s->raw_pos0) * s->d;
-    seg[0] = (tca_kv_segment){hc->k, hc->v, prefix, s->d, 0, 0};
-    seg[1] = (tca_kv_segment){stage_k(s, g) + off, stage_v(s, g) + off, t_end - R, s->d, R, 1};
-    return 2;
+    return tca_sparse_segments(s, g, hc->k, hc->v, s->n_compact0[g], s->cum + (int64_t)g * (s->n_blocks_max + 1), t0,
+                               t_end, seg);
 }
 
 void tca_sparse_prefill_finish(tca_sparse *s, int layer, int64_t pos0, int64_t T) {
@@ -224,7 +237,7 @@ void tca_sparse_decode_append(tca_sparse *s, const tca_kernels *k, int layer, in
                 continue;
             }
             const float *rec = tca_sparse_score(s, layer, g, j);
-            const int kk = fit_count(s, hc, j, decode_count(s, layer, g, (pos + 1) / b, rec[b]));
+            const int kk = fit_count(s, hc->core_cap, hc->n_compact, j, decode_count(s, layer, g, (pos + 1) / b, rec[b]));
             if (kk < b) {
                 int32_t idx[64];
                 const int64_t c0 = hc->n_compact;

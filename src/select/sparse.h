@@ -83,6 +83,31 @@ void tca_sparse_prefill_finish(tca_sparse *s, int layer, int64_t pos0, int64_t T
 /* After the last layer of a prefill: the new raw start and recorded blocks. */
 void tca_sparse_prefill_done(tca_sparse *s, int64_t pos0, int64_t T);
 
+/* Where one head's selection of a prefill step goes: compact rows appended at row n (in: rows
+ * held before, out: after), at most core_cap; cum[i] = rows written before the i-th leaving block
+ * of the step; counts, red, order: scratch of n_blocks_max. */
+typedef struct tca_compact_dst {
+    tca_f16 *k, *v;
+    int32_t *pos;
+    int64_t n, core_cap;
+    int64_t *cum;
+    int32_t *counts;
+    float *red;
+    int64_t *order;
+} tca_compact_dst;
+
+/* The selection of head g at `layer` under retain-count distribution p for a step ending with L
+ * tokens (after tca_sparse_prefill_select's scoring): ranking, retain counts, top-k, gathering.
+ * The inference path calls it with the head's own budget and cache; calibration with each
+ * candidate p and scratch rows. Not work-shared: one call per head, from any thread. */
+void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int g, const double *p, int64_t L,
+                            tca_compact_dst *dst);
+
+/* The key segments a query tile [t0, t_end) sees given a compact part (ck, cv; n_compact0 rows
+ * before the step, cum as filled by tca_sparse_select_head) and the staging rows of head g. */
+int tca_sparse_segments(const tca_sparse *s, int g, const tca_f16 *ck, const tca_f16 *cv, int64_t n_compact0,
+                        const int64_t *cum, int64_t t0, int64_t t_end, tca_kv_segment *seg);
+
 /* The (at most two) key segments that a query tile starting at position t0 and ending before
  * t_end sees in a prefill step at pos0 (spec 4.3): the compact prefix, then the raw range. */
 int tca_sparse_prefill_segments(const tca_sparse *s, int layer, int g, int64_t pos0, int64_t t0, int64_t t_end,

@@ -10,5 +10,7 @@
 #include "tca/context.h"
 #include "tca/sample.h"
 #include "tca/chat.h"
+#include "tca/budget.h"
+#include "tca/calibrate.h"
 
 #endif
