@@ -172,6 +172,7 @@ void tca_calib_report_free(tca_calib_report *r) {
     free(r->err);
     free(r->keep);
     free(r->chosen);
+    free(r->e);
     free(r);
 }
 
@@ -202,6 +203,13 @@ static tca_calib_report *report_new(int n_layer, int G, int block) {
     r->cand_mu[n_cand - 1] = log2(block); /* dense: every block keeps b */
     r->cand_sigma[n_cand - 1] = 0;
     return r;
+}
+
+/* The p of candidate ci (the last is dense: every block keeps b). */
+static void candidate_p(const tca_calib_report *r, int ci, double *p) {
+    memset(p, 0, TCA_MAX_COUNTS * sizeof *p);
+    if (ci == r->n_cand - 1) p[tca_n_counts(r->block) - 1] = 1.0;
+    else tca_log_gaussian(r->block, r->cand_mu[ci], r->cand_sigma[ci], p);
 }
 
 static void scratch_free(calib_state *st) {
@@ -248,37 +256,57 @@ static int scratch_alloc(calib_state *st, const tca_hparams *hp, int block) {
     for (int i = 0; i < st->rep->n_cand; i++) {
         st->cand_p[i] = calloc(TCA_MAX_COUNTS, sizeof(double));
         if (!st->cand_p[i]) return -1;
-        if (i == st->rep->n_cand - 1) st->cand_p[i][tca_n_counts(block) - 1] = 1.0;
-        else tca_log_gaussian(block, st->rep->cand_mu[i], st->rep->cand_sigma[i], st->cand_p[i]);
+        candidate_p(st->rep, i, st->cand_p[i]);
     }
     return 0;
 }
 
-/* Fills the budget's heads from the chosen candidates: p, mu, sigma, keep, err, and decode
- * thresholds from the quantiles of the head's block redundancies (recorded by the pass). */
-static void fill_budget(tca_budget *b, const calib_state *st, const tca_sparse *s) {
-    const tca_calib_report *r = st->rep;
+tca_status tca_calib_choose(const tca_model *m, tca_calib_report *r, const tca_calib_params *p, tca_budget **budget) {
+    *budget = NULL;
+    tca_status s = choose_all(r, p);
+    if (s) return s;
+    tca_budget *b = NULL;
+    if ((s = tca_budget_new_uniform(m, p->block, p->sink, p->window, p->scorer, 0.0, 1.0, &b))) return s;
+    b->redundancy = p->redundancy;
+    float *sorted = malloc((size_t)(r->n_e + 1) * sizeof(float));
+    if (!sorted) {
+        tca_budget_free(b);
+        return tca_fail(TCA_ERR_NOMEM, "calibrate: out of memory");
+    }
+    /* per head: the chosen p, its measured keep and error, and decode thresholds at the quantiles
+     * of the head's block redundancies */
+    for (int64_t h = 0; h < (int64_t)r->n_layer * r->n_head_kv; h++) {
+        const int ci = r->chosen[h];
+        tca_head_budget *hb = &b->heads[h];
+        candidate_p(r, ci, hb->p);
+        hb->mu = r->cand_mu[ci];
+        hb->sigma = r->cand_sigma[ci] > 0 ? r->cand_sigma[ci] : 1.0; /* dense: p is one-hot; mu, sigma nominal */
+        hb->keep = r->keep[h * r->n_cand + ci];
+        hb->err = r->err[h * r->n_cand + ci];
+        hb->has_thresholds = r->n_e > 0;
+        if (r->n_e > 0) tca_thresholds_from(r->block, hb->p, r->e + h * r->n_e, r->n_e, hb->thresholds, sorted);
+    }
+    free(sorted);
+    snprintf(b->calib_text, sizeof b->calib_text, "%s", p->text_name ? p->text_name : "");
+    snprintf(b->calib_mode, sizeof b->calib_mode, "%s", p->mode == TCA_CALIB_TOLERANCE ? "tolerance" : "target-keep");
+    b->calib_tokens = r->tokens;
+    b->calib_target = p->mode == TCA_CALIB_TOLERANCE ? p->tolerance : p->target;
+    *budget = b;
+    return TCA_OK;
+}
+
+/* The block-last e of every compressible block of every head, recorded by the pass. */
+static int keep_redundancies(tca_calib_report *r, const tca_sparse *s, int sink, int64_t n) {
     int64_t first, last;
-    tca_compressible_blocks(s->b, b->sink, s->w, st->n, &first, &last);
-    float *e = malloc((size_t)(last - first + 1) * 2 * sizeof(float));
+    tca_compressible_blocks(s->b, sink, s->w, n, &first, &last);
+    r->n_e = last - first;
+    r->e = malloc((size_t)((int64_t)r->n_layer * r->n_head_kv * r->n_e + 1) * sizeof(float));
+    if (!r->e) return -1;
     for (int l = 0; l < r->n_layer; l++)
-        for (int g = 0; g < r->n_head_kv; g++) {
-            const int64_t h = (int64_t)l * r->n_head_kv + g;
-            const int ci = r->chosen[h];
-            tca_head_budget *hb = &b->heads[h];
-            memcpy(hb->p, st->cand_p[ci], sizeof hb->p);
-            hb->mu = r->cand_mu[ci];
-            hb->sigma = r->cand_sigma[ci] > 0 ? r->cand_sigma[ci] : 1.0; /* dense: p is one-hot; mu, sigma nominal */
-            hb->keep = r->keep[h * r->n_cand + ci];
-            hb->err = r->err[h * r->n_cand + ci];
-            hb->has_thresholds = 0;
-            if (e && last > first) {
-                for (int64_t j = first; j < last; j++) e[j - first] = tca_sparse_score(s, l, g, j)[s->b];
-                tca_thresholds_from(s->b, hb->p, e, last - first, hb->thresholds, e + (last - first));
-                hb->has_thresholds = 1;
-            }
-        }
-    free(e);
+        for (int g = 0; g < r->n_head_kv; g++)
+            for (int64_t j = first; j < last; j++)
+                r->e[((int64_t)l * r->n_head_kv + g) * r->n_e + j - first] = tca_sparse_score(s, l, g, j)[s->b];
+    return 0;
 }
 
 tca_status tca_calibrate(const tca_model *m, const int32_t *tokens, int64_t n, const tca_calib_params *p,
@@ -320,14 +348,11 @@ tca_status tca_calibrate(const tca_model *m, const int32_t *tokens, int64_t n, c
     c->layer_hook = layer_hook;
     c->layer_hook_user = &st;
     if ((s = tca_eval(c, tokens, n, NULL, progress, user))) goto done;
-    if ((s = choose_all(st.rep, p))) goto done;
-    if ((s = tca_budget_new_uniform(m, p->block, p->sink, p->window, p->scorer, 0.0, 1.0, &out))) goto done;
-    out->redundancy = p->redundancy;
-    fill_budget(out, &st, c->sparse);
-    snprintf(out->calib_text, sizeof out->calib_text, "%s", p->text_name ? p->text_name : "");
-    snprintf(out->calib_mode, sizeof out->calib_mode, "%s", p->mode == TCA_CALIB_TOLERANCE ? "tolerance" : "target-keep");
-    out->calib_tokens = n;
-    out->calib_target = p->mode == TCA_CALIB_TOLERANCE ? p->tolerance : p->target;
+    if (keep_redundancies(st.rep, c->sparse, p->sink, n)) {
+        s = tca_fail(TCA_ERR_NOMEM, "calibrate: out of memory");
+        goto done;
+    }
+    if ((s = tca_calib_choose(m, st.rep, p, &out))) goto done;
     *budget = out;
     out = NULL;
     if (report) {

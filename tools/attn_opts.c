@@ -1,13 +1,18 @@
 #include "attn_opts.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "tca_config.h"
 
 const char attn_help[] =
-    "      --attn MODE      dense or tca (default: tca when --tca-budget or --tca-keep is given)\n"
+    "      --attn MODE      dense or tca. Default: tca with the model's shipped budget (models/budgets/,\n"
+    "                       keep 0.39) when there is one, or when --tca-budget or --tca-keep is given;\n"
+    "                       dense otherwise\n"
     "      --tca-budget F   head-budget file (JSON, from `tca calibrate`)\n"
     "      --tca-keep X     uniform TCA: one log-Gaussian for every head, chosen so that the whole\n"
     "                       KV cache keeps the fraction X of the prompt's tokens (0 < X <= 1)\n"
@@ -83,10 +88,49 @@ int attn_parse(attn_options *a, int argc, char **argv, int *i) {
     return r;
 }
 
-int attn_configure(const attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget) {
+/* The shipped budget for model m: the file in $TCA_BUDGETS_DIR (default: the source tree's
+ * models/budgets) whose model fingerprint matches (the reader checks it) and whose calibration
+ * target is closest to 0.39. Returns it loaded, or NULL; *path_out names the file. */
+static tca_budget *shipped_budget(const tca_model *m, char *path_out, size_t cap) {
+    const char *dir = getenv("TCA_BUDGETS_DIR");
+    if (!dir || !*dir) dir = TCA_SOURCE_DIR "/models/budgets";
+    DIR *dp = opendir(dir);
+    if (!dp) return NULL;
+    tca_budget *best = NULL;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        tca_budget *b = NULL;
+        if (tca_budget_load(path, m, &b) != TCA_OK) continue; /* another model's, or not a budget */
+        if (!best || fabs(b->calib_target - 0.39) < fabs(best->calib_target - 0.39) ||
+            (fabs(b->calib_target - 0.39) == fabs(best->calib_target - 0.39) && strcmp(path, path_out) < 0)) {
+            tca_budget_free(best);
+            best = b;
+            snprintf(path_out, cap, "%s", path);
+        } else {
+            tca_budget_free(b);
+        }
+    }
+    closedir(dp);
+    return best;
+}
+
+int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget) {
     *budget = NULL;
     cp->kv_type = a->kv_type;
-    const bool want_tca = a->mode == 1 || (a->mode == -1 && (a->budget_path || a->keep > 0));
+    tca_budget *shipped = NULL;
+    if (!a->budget_path && !(a->keep > 0) && a->mode != 0 && a->kv_type == TCA_KV_F16) {
+        shipped = shipped_budget(m, a->shipped_path, sizeof a->shipped_path);
+        if (!shipped && a->mode == 1) {
+            fprintf(stderr, "tca: --attn tca needs --tca-budget FILE or --tca-keep X (no budget for this model is "
+                            "shipped in models/budgets)\n");
+            return -1;
+        }
+    }
+    const bool want_tca = a->mode == 1 || (a->mode == -1 && (a->budget_path || a->keep > 0 || shipped));
     if (!want_tca) {
         if (a->budget_path || a->keep > 0) {
             fprintf(stderr, "tca: --attn dense does not take --tca-budget or --tca-keep\n");
@@ -104,8 +148,14 @@ int attn_configure(const attn_options *a, const tca_model *m, long L, tca_contex
         return -1;
     }
     tca_status s;
-    tca_budget *b = NULL;
-    if (a->budget_path) {
+    tca_budget *b = shipped;
+    if (b) {
+        if (a->block >= 0 && a->block != b->block) {
+            fprintf(stderr, "tca: --tca-block %d differs from the shipped budget's block size %d\n", a->block, b->block);
+            tca_budget_free(b);
+            return -1;
+        }
+    } else if (a->budget_path) {
         if ((s = tca_budget_load(a->budget_path, m, &b)) != TCA_OK) return tca_tool_fail("budget", s), -1;
         if (a->block >= 0 && a->block != b->block) {
             fprintf(stderr, "tca: --tca-block %d differs from the budget file's block size %d (its retain counts are per block)\n",
@@ -140,9 +190,11 @@ int attn_configure(const attn_options *a, const tca_model *m, long L, tca_contex
     return 0;
 }
 
-void attn_describe(const attn_options *a, char *out, size_t cap) {
-    if (a->mode == 0 || (a->mode == -1 && !a->budget_path && !(a->keep > 0)))
+void attn_describe(const attn_options *a, const tca_context_params *cp, char *out, size_t cap) {
+    if (cp->attn != TCA_ATTN_TCA)
         snprintf(out, cap, "dense");
+    else if (a->shipped_path[0])
+        snprintf(out, cap, "tca budget %s", a->shipped_path);
     else if (a->budget_path)
         snprintf(out, cap, "tca budget %s", a->budget_path);
     else

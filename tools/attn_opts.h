@@ -1,6 +1,7 @@
 /* The attention options shared by run, ask and bench: --attn, --tca-budget, --tca-keep, the
  * selection parameters of spec section 7, and --kv-type. They become the context's attention
- * fields once the prompt length is known (a uniform --tca-keep is solved at that length). */
+ * fields once the prompt length is known (a uniform --tca-keep is solved at that length). With
+ * no attention option, a model with a shipped budget (models/budgets) runs TCA with it. */
 #ifndef TCA_TOOLS_ATTN_OPTS_H
 #define TCA_TOOLS_ATTN_OPTS_H
 
@@ -17,6 +18,7 @@ typedef struct attn_options {
     int scorer, redundancy;  /* -1: the file's, or block-last, entropy */
     double sigma;            /* uniform configuration's log-Gaussian width */
     tca_kv_type kv_type;
+    char shipped_path[4096]; /* set by attn_configure when it took the model's shipped budget */
 } attn_options;
 
 void attn_options_default(attn_options *a);
@@ -30,9 +32,9 @@ extern const char attn_help[];
 /* Sets cp->attn, cp->budget, cp->kv_type for a sequence whose prompt has L tokens. *budget
  * receives the budget to free after the context (NULL for dense). Returns 0, or -1 with a
  * message printed (a bad file, a keep ratio that sink + window alone exceed at L, ...). */
-int attn_configure(const attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget);
+int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget);
 
-/* "dense" or "tca keep 0.39 (uniform)" / "tca budget FILE", for summaries. */
-void attn_describe(const attn_options *a, char *out, size_t cap);
+/* "dense" or "tca keep 0.39 (uniform)" / "tca budget FILE", for summaries (after attn_configure). */
+void attn_describe(const attn_options *a, const tca_context_params *cp, char *out, size_t cap);
 
 #endif

@@ -195,7 +195,7 @@ static void print_md(const result *res, int n_res, bool both) {
     for (int i = 0; i < n_res; i++) {
         const result *r = &res[i];
         if (r->skipped) {
-            printf("| %s | %s | (keep not reachable at this length: sink + window exceed it) | | | | | | |\n", r->test,
+            printf("| %s | %s | (TCA configuration refused at this length: see the message above) | | | | | | |\n", r->test,
                    mode_name(r, nm, sizeof nm));
             continue;
         }
@@ -305,9 +305,6 @@ int tca_cmd_bench(int argc, char **argv) {
     }
     if (strcmp(fmt, "md") && strcmp(fmt, "json")) return fprintf(stderr, "tca bench: -o md or json\n"), 2;
     if (n_modes == 0) modes[n_modes++] = ao.budget_path || ao.keep > 0 ? 1 : 0;
-    for (int i = 0; i < n_modes; i++)
-        if (modes[i] == 1 && !ao.budget_path && !(ao.keep > 0))
-            return fprintf(stderr, "tca bench: --attn tca needs --tca-budget FILE or --tca-keep X\n"), 2;
 
     char path[4096];
     tca_status s = tca_model_resolve(model_arg, path, sizeof path);
@@ -384,7 +381,9 @@ int tca_cmd_bench(int argc, char **argv) {
         const char *isa = tca_isa_active_name();
         int nt = threads ? threads : tca_default_threads();
         char attn_name[512];
-        attn_describe(&ao, attn_name, sizeof attn_name);
+        if (ao.budget_path) snprintf(attn_name, sizeof attn_name, "tca budget %s", ao.budget_path);
+        else if (n_keeps) snprintf(attn_name, sizeof attn_name, "tca uniform keep per row");
+        else snprintf(attn_name, sizeof attn_name, "tca: the model's shipped budget where a row says tca");
         if (!strcmp(fmt, "json")) {
             cJSON *root = cJSON_CreateObject();
             cJSON_AddStringToObject(root, "commit", TCA_COMMIT);

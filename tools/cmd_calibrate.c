@@ -27,7 +27,8 @@ static void help(FILE *f) {
             "  -m, --model MODEL    .gguf path or fetched model name (default " TCA_DEFAULT_MODEL ")\n"
             "      --text FILE      calibration text (plain UTF-8; a public-domain book)\n"
             "      --tokens N       use the first N tokens of it (default: 8192, at most the model's context)\n"
-            "      --target-keep X  mean whole-cache keep ratio over heads (e.g. 0.39)\n"
+            "      --target-keep X  mean whole-cache keep ratio over heads (e.g. 0.39); a comma-separated list\n"
+            "                       writes one budget per ratio from the same pass (-o takes as many files)\n"
             "      --tolerance EPS  per head: smallest keep with relative L2 error <= EPS\n"
             "      --block B        16, 32 (default) or 64\n"
             "      --sink S         default 64\n"
@@ -36,7 +37,7 @@ static void help(FILE *f) {
             "      --redundancy R   entropy (default) or mass (prompt-last only)\n"
             "      --rows R         last query rows whose error is measured (default 512)\n"
             "  -t, --threads N      threads (default: all cores)\n"
-            "  -o, --output FILE    the budget file to write\n"
+            "  -o, --output FILE    the budget file to write (a comma-separated list with several targets)\n"
             "      --report FILE    every candidate's error and keep per head, the choice, time, memory (JSON)\n"
             "      --plots DIR      DIR/keep_heatmap.png (keep per layer and KV head) and DIR/error_vs_keep.png\n"
             "                       (every candidate, chosen ones marked), drawn with gnuplot\n");
@@ -138,7 +139,9 @@ int tca_cmd_calibrate(int argc, char **argv) {
     const char *model_arg = TCA_DEFAULT_MODEL, *text_path = NULL, *out_path = NULL, *report_path = NULL, *plots = NULL;
     long tokens = 8192;
     tca_calib_params p = tca_calib_default_params();
-    int have_target = 0, have_tol = 0;
+    int have_target = 0, have_tol = 0, n_targets = 0, n_outs = 0;
+    double targets[8];
+    char outs_buf[4096], *outs[8];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -162,12 +165,22 @@ int tca_cmd_calibrate(int argc, char **argv) {
             p.scorer = strcmp(v, "block-last") ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
         else if (!strcmp(a, "--redundancy") && (!strcmp(v, "entropy") || !strcmp(v, "mass")))
             p.redundancy = strcmp(v, "entropy") ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
-        else if (!strcmp(a, "--target-keep") || !strcmp(a, "--tolerance")) {
+        else if (!strcmp(a, "--target-keep")) {
+            for (const char *q = v; *q && n_targets < 8;) {
+                double x = strtod(q, &end);
+                if (end == q || !(x > 0 && x <= 1) || (*end && *end != ','))
+                    return fprintf(stderr, "tca calibrate: --target-keep expects ratios in (0, 1], got '%s'\n", v), 2;
+                targets[n_targets++] = x;
+                q = *end ? end + 1 : end;
+            }
+            p.target = targets[0];
+            have_target = 1;
+        } else if (!strcmp(a, "--tolerance")) {
             double x = strtod(v, &end);
             if (errno || *end || !(x >= 0 && x <= 1e6))
-                return fprintf(stderr, "tca calibrate: %s expects a number, got '%s'\n", a, v), 2;
-            if (a[2] == 't' && a[3] == 'a') p.target = x, have_target = 1;
-            else p.tolerance = x, have_tol = 1;
+                return fprintf(stderr, "tca calibrate: --tolerance expects a non-negative number, got '%s'\n", v), 2;
+            p.tolerance = x;
+            have_tol = 1;
         } else {
             long x = strtol(v, &end, 10);
             if (errno || *end || x < 0 || x > (1L << 24))
@@ -190,8 +203,10 @@ int tca_cmd_calibrate(int argc, char **argv) {
         help(stderr);
         return 2;
     }
-    if (have_target && !(p.target > 0 && p.target <= 1))
-        return fprintf(stderr, "tca calibrate: --target-keep expects a ratio in (0, 1]\n"), 2;
+    snprintf(outs_buf, sizeof outs_buf, "%s", out_path);
+    for (char *q = strtok(outs_buf, ","); q && n_outs < 8; q = strtok(NULL, ",")) outs[n_outs++] = q;
+    if (n_outs != (have_target ? n_targets : 1))
+        return fprintf(stderr, "tca calibrate: -o needs one file per target keep (%d), got %d\n", have_target ? n_targets : 1, n_outs), 2;
     p.mode = have_target ? TCA_CALIB_TARGET_KEEP : TCA_CALIB_TOLERANCE;
     if (p.window % p.block) return fprintf(stderr, "tca calibrate: --window must be a multiple of --block\n"), 2;
     const char *base = strrchr(text_path, '/');
@@ -236,17 +251,29 @@ int tca_cmd_calibrate(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double peak_mib = (double)ru.ru_maxrss / 1024.0;
-    if ((s = tca_budget_save(budget, out_path))) {
-        rc = tca_tool_fail("writing the budget", s);
-        goto done;
-    }
+    /* the report and plots show the first target's choice */
     if (report_path && write_report(report_path, rep, budget, seconds, peak_mib)) goto done;
     if (plots && write_plots(plots, rep, budget->name)) goto done;
-    fprintf(stderr,
-            "tca calibrate: %s on %lld tokens of %s in %.1f s, peak memory %.0f MiB: mean keep %.3f, mean error %.4f "
-            "over %d heads -> %s\n",
-            budget->name, (long long)n, p.text_name, seconds, peak_mib, rep->mean_keep, rep->mean_err,
-            rep->n_layer * rep->n_head_kv, out_path);
+    for (int t = 0; t < n_outs; t++) {
+        if (t > 0) {
+            tca_budget_free(budget);
+            budget = NULL;
+            p.target = targets[t];
+            if ((s = tca_calib_choose(m, rep, &p, &budget))) {
+                rc = tca_tool_fail("calibrate", s);
+                goto done;
+            }
+        }
+        if ((s = tca_budget_save(budget, outs[t]))) {
+            rc = tca_tool_fail("writing the budget", s);
+            goto done;
+        }
+        fprintf(stderr,
+                "tca calibrate: %s on %lld tokens of %s in %.1f s, peak memory %.0f MiB: mean keep %.3f, mean error "
+                "%.4f over %d heads -> %s\n",
+                budget->name, (long long)n, p.text_name, seconds, peak_mib, rep->mean_keep, rep->mean_err,
+                rep->n_layer * rep->n_head_kv, outs[t]);
+    }
     rc = 0;
 done:
     tca_calib_report_free(rep);

@@ -212,7 +212,8 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
     tca_context_params cp = tca_context_default_params();
     cp.n_ctx = n_ctx;
     cp.n_threads = o->n_threads;
-    if (attn_configure(&o->attn, model, (long)n_prompt, &cp, &budget) != 0) goto done;
+    attn_options ao = o->attn;
+    if (attn_configure(&ao, model, (long)n_prompt, &cp, &budget) != 0) goto done;
     if ((s = tca_context_new(model, &cp, &ctx)) != TCA_OK || (s = tca_sampler_new(&o->sampling, hp->n_vocab, &smp)) != TCA_OK ||
         (s = tca_detok_new(tok, true, &detok)) != TCA_OK) {
         rc = tca_tool_fail("setting up", s);
@@ -268,7 +269,7 @@ int gen_run(const gen_options *o, const gen_part *parts, int n_parts) {
     tca_cache_stats cs;
     tca_context_cache_stats(ctx, &cs);
     char attn_name[512];
-    attn_describe(&o->attn, attn_name, sizeof attn_name);
+    attn_describe(&ao, &cp, attn_name, sizeof attn_name);
     double pp = tm->prefill > 0 ? (double)tm->n_prefill_tokens / tm->prefill : 0;
     double tg = tm->decode > 0 ? (double)tm->n_decode_tokens / tm->decode : 0;
     if (o->json) {

@@ -40,6 +40,9 @@ typedef struct tca_calib_report {
     double lambda;                /* TARGET_KEEP: the multiplier found (0 for TOLERANCE) */
     double mean_keep, mean_err;   /* of the chosen candidates */
     int64_t tokens;
+    float *e;                     /* [layer * n_head_kv + kv_head][n_e]: block-last e of the
+                                   * compressible blocks (decode thresholds are their quantiles) */
+    int64_t n_e;
 } tca_calib_report;
 
 tca_calib_params tca_calib_default_params(void);
@@ -50,6 +53,10 @@ tca_calib_params tca_calib_default_params(void);
 tca_status tca_calibrate(const tca_model *m, const int32_t *tokens, int64_t n, const tca_calib_params *p,
                          tca_progress_fn progress, void *user, tca_budget **budget, tca_calib_report **report);
 void tca_calib_report_free(tca_calib_report *r);
+
+/* Chooses again from the same measurements for p's mode and target (e.g. a second keep ratio):
+ * the budget tca_calibrate would have written with those parameters; r's choice fields updated. */
+tca_status tca_calib_choose(const tca_model *m, tca_calib_report *r, const tca_calib_params *p, tca_budget **budget);
 
 #ifdef __cplusplus
 }
