@@ -17,10 +17,10 @@ TCA_VENV=${TCA_VENV:-$HOME/.cache/tca/venv}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 # Debian packages: toolchain, the runtime's libraries, the aarch64 cross toolchain and qemu for
-# the NEON kernel tests, clang for the libFuzzer target.
+# the NEON kernel tests, clang for the libFuzzer target, gnuplot for the calibration report's PNGs.
 APT_PACKAGES="build-essential pkg-config meson ninja-build git python3 python3-venv python3-pip
   libopenblas-openmp-dev libsleef-dev libcjson-dev libpcre2-dev
-  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user clang libclang-rt-14-dev"
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user clang libclang-rt-14-dev gnuplot-nox"
 # PyPI packages, pinned: independent references for the tests (GGUF dequantisation, tokenizer).
 PIP_PACKAGES="numpy==2.4.6 gguf==0.19.0 tokenizers==0.23.3 jinja2==3.1.6"
 

@@ -2,7 +2,8 @@
  * attention's on a long real text (docs/tca.md, the calibration check of docs/benchmarks.md).
  *
  *   kl_vs_dense MODEL TEXT [--skip S] [--tokens L] [--last N] [-t THREADS] CONFIG...
- *     CONFIG: dense | keep:X (uniform TCA, solved at L) | budget:FILE
+ *     CONFIG: dense | keep:X (uniform TCA, solved at L) | keep:same (uniform at the keep the
+ *             previous CONFIG achieved: a fair comparison with a budget file) | budget:FILE
  *
  * Takes the text's tokens [S, S + L + N): prefills the first L, then feeds the next N one at a
  * time (teacher forcing), so that N next-token distributions come from positions where the whole
@@ -114,10 +115,15 @@ int main(int argc, char **argv) {
     double keep_dense;
     if ((s = run_config(m, "dense", ids, L, N, threads, dense, &keep_dense))) return fail("dense", s);
     row rows[16];
+    char same[16][32];
     for (int k = 0; k < n_cfg; k++) {
         row *r = &rows[k];
         r->config = cfgs[k];
-        if ((s = run_config(m, cfgs[k], ids, L, N, threads, cur, &r->keep))) return fail(cfgs[k], s);
+        if (!strcmp(cfgs[k], "keep:same") && k > 0) {
+            snprintf(same[k], sizeof same[k], "keep:%.6f", rows[k - 1].keep);
+            r->config = same[k];
+        }
+        if ((s = run_config(m, r->config, ids, L, N, threads, cur, &r->keep))) return fail(r->config, s);
         double kl = 0, nll = 0;
         int agree = 0;
         for (int i = 0; i < N; i++) {
