@@ -22,6 +22,7 @@ const char attn_help[] =
     "      --tca-scorer S   block-last or prompt-last (default block-last, or the file's)\n"
     "      --tca-redundancy R  entropy or mass (mass: prompt-last only; default entropy)\n"
     "      --tca-sigma S    width of the uniform log-Gaussian in log2 tokens (default 1)\n"
+    "      --tca-dense-layers N  the first N layers keep every token (default 0)\n"
     "      --kv-type T      dense cache element type: f16 (default) or f32\n";
 
 void attn_options_default(attn_options *a) {
@@ -184,6 +185,14 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
         tca_budget_free(b);
         return -1;
     }
+    /* dense first layers: every block of their heads keeps all b tokens */
+    for (int l = 0; l < a->dense_layers && l < b->n_layer; l++)
+        for (int g = 0; g < b->n_head_kv; g++) {
+            tca_head_budget *hb = &b->heads[l * b->n_head_kv + g];
+            memset(hb->p, 0, sizeof hb->p);
+            hb->p[tca_budget_n_counts(b) - 1] = 1.0;
+            hb->has_thresholds = 0;
+        }
     cp->attn = TCA_ATTN_TCA;
     cp->budget = b;
     *budget = b;

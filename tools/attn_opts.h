@@ -17,6 +17,7 @@ typedef struct attn_options {
     int block, sink, window; /* -1: the file's, or the defaults 32, 64, 512 */
     int scorer, redundancy;  /* -1: the file's, or block-last, entropy */
     double sigma;            /* uniform configuration's log-Gaussian width */
+    int dense_layers;        /* the first N layers keep every token */
     tca_kv_type kv_type;
     char shipped_path[4096]; /* set by attn_configure when it took the model's shipped budget */
 } attn_options;
