@@ -54,7 +54,8 @@ with tempfile.TemporaryDirectory() as d:
     same7 = open(f'{d}/a7.json', 'rb').read() == open(f'{d}/c.json', 'rb').read()
     check(c.returncode == 0 and same7, 'a second target chosen from one pass equals a fresh calibration for it')
 
-    run = subprocess.run([TCA, 'run', '-m', 'smollm2', '-f', TEXT, '-c', '2048', '-n', '4', '--tca-budget', f'{d}/a.json',
+    chapter = os.path.join(ROOT, 'docs', 'texts', 'alice-chapter1.txt')
+    run = subprocess.run([TCA, 'run', '-m', 'smollm2', '-f', chapter, '-n', '4', '--tca-budget', f'{d}/a.json',
                           '--json'], capture_output=True, text=True)
     ok = run.returncode == 0
     summary = json.loads(run.stdout) if ok else {}
@@ -98,9 +99,9 @@ with tempfile.TemporaryDirectory() as d:
         ok &= h['err'][ch] <= 0.03 and h['keep'][ch] == smallest
     check(ok, 'tolerance 0.03: each head takes the smallest keep whose error is within it')
 
-    for args, needle in [(['--target-keep', '0.5'], 'needs --text FILE, -o BUDGET.json'),
+    for args, needle in [(['--target-keep', '0.5', '-o', ''], '-o needs one file per target keep'),
                          (['--target-keep', '0', '-o', f'{d}/x.json'], '--target-keep expects ratios in (0, 1]'),
-                         (['--target-keep', '0.5', '--tolerance', '0.1', '-o', f'{d}/x.json'], 'one of --target-keep or --tolerance'),
+                         (['--target-keep', '0.5', '--tolerance', '0.1', '-o', f'{d}/x.json'], 'needs --text FILE, -o BUDGET.json and one of'),
                          (['--target-keep', '0.5,0.3', '-o', f'{d}/x.json'], '-o needs one file per target keep'),
                          (['--target-keep', '0.01', '-o', f'{d}/x.json'], 'no choice of candidates reaches keep 0.010')]:
         r = calibrate(d, 'x', *args)
