@@ -144,10 +144,6 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
         fprintf(stderr, "tca: give --tca-budget FILE or --tca-keep X, not both\n");
         return -1;
     }
-    if (!a->budget_path && !(a->keep > 0)) {
-        fprintf(stderr, "tca: --attn tca needs --tca-budget FILE or --tca-keep X\n");
-        return -1;
-    }
     tca_status s;
     tca_budget *b = shipped;
     if (b) {

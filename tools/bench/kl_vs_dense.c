@@ -112,8 +112,12 @@ int main(int argc, char **argv) {
     float *dense = malloc((size_t)N * V * sizeof(float)), *cur = malloc((size_t)N * V * sizeof(float));
     double *ld = malloc((size_t)V * sizeof(double)), *lc = malloc((size_t)V * sizeof(double));
     if (!dense || !cur || !ld || !lc) return 1;
-    double keep_dense;
+    double keep_dense, nll_dense = 0;
     if ((s = run_config(m, "dense", ids, L, N, threads, dense, &keep_dense))) return fail("dense", s);
+    for (int i = 0; i < N; i++) {
+        log_softmax(dense + (size_t)i * V, V, ld);
+        nll_dense -= ld[ids[L + i]];
+    }
     row rows[16];
     char same[16][32];
     for (int k = 0; k < n_cfg; k++) {
@@ -144,6 +148,7 @@ int main(int argc, char **argv) {
     printf("model %s, text %s, tokens [%ld, %ld) prefilled, next %d fed one at a time\n\n", path, argv[2], skip,
            skip + L, N);
     printf("| config | keep | KL(dense || config), nats | top-1 = dense | perplexity |\n| --- | ---: | ---: | ---: | ---: |\n");
+    printf("| dense | 1.000 | 0 | 1.000 | %.3f |\n", exp(nll_dense / N));
     for (int k = 0; k < n_cfg; k++)
         printf("| %s | %.3f | %.5f | %.3f | %.3f |\n", rows[k].config, rows[k].keep, rows[k].kl, rows[k].top1, rows[k].ppl);
     if (json_path) {
