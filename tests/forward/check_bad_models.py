@@ -56,8 +56,8 @@ def write_model(path, arch='llama', drop=None, reshape=None, qtype=None):
     w.close()
 
 
-def expect_error(cmd, needle):
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def expect_error(cmd, needle, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
     ok = r.returncode != 0 and needle in r.stderr
     print(f'{"ok  " if ok else "FAIL"} {" ".join(cmd[1:3])} ... -> {r.stderr.strip()!r}')
     return ok
@@ -85,7 +85,13 @@ def main():
     ok &= expect_error([tca, 'run', '-m', smol, '-p', 'x', '--temp', '-1'], '--temp expects a number')
     # TCA requests that cannot be met
     run = [tca, 'run', '-m', smol, '-n', '1', '-p', 'word ' * 100]
-    ok &= expect_error(run + ['--attn', 'tca'], '--attn tca needs --tca-budget FILE or --tca-keep X')
+    ok &= expect_error(run + ['--attn', 'tca'], 'no budget for this model is shipped',
+                       env={'TCA_BUDGETS_DIR': os.path.join(tempfile.gettempdir(), 'no-budgets-here')})
+    # without options, the shipped budget is found by the model's fingerprint
+    r = subprocess.run(run, capture_output=True, text=True)
+    shipped = r.returncode == 0 and 'tca budget' in r.stderr and 'smollm2.keep0.39.json' in r.stderr
+    print(f'{"ok  " if shipped else "FAIL"} run with no attention option uses models/budgets/smollm2.keep0.39.json')
+    ok &= shipped
     ok &= expect_error(run + ['--tca-keep', '0.3'], 'keep 0.3 is below what sink 64 + window 512 hold at length')
     ok &= expect_error(run + ['--tca-keep', '0'], '--tca-keep expects a number in (0, 1]')
     ok &= expect_error(run + ['--tca-keep', '0.5', '--tca-block', '48'], '--tca-block expects 16, 32 or 64')
