@@ -3,7 +3,8 @@
  *
  *   kl_vs_dense MODEL TEXT [--skip S] [--tokens L] [--last N] [-t THREADS] CONFIG...
  *     CONFIG: dense | keep:X (uniform TCA, solved at L) | keep:same (uniform at the keep the
- *             previous CONFIG achieved: a fair comparison with a budget file) | budget:FILE
+ *             previous CONFIG achieved: a fair comparison with a budget file) | budget:FILE;
+ *             a keep config may end in ":prompt-last" for that scorer (default block-last)
  *
  * Takes the text's tokens [S, S + L + N): prefills the first L, then feeds the next N one at a
  * time (teacher forcing), so that N next-token distributions come from positions where the whole
@@ -53,7 +54,8 @@ static tca_status run_config(const tca_model *m, const char *cfg, const int32_t 
     tca_context_params cp = tca_context_default_params();
     cp.n_ctx = (int)(L + N);
     cp.n_threads = threads;
-    if (!strncmp(cfg, "keep:", 5)) s = tca_budget_uniform_for_keep(m, 32, 64, 512, TCA_SCORER_BLOCK_LAST, L, atof(cfg + 5), 1.0, &b);
+    const tca_scorer scorer = strstr(cfg, ":prompt-last") ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+    if (!strncmp(cfg, "keep:", 5)) s = tca_budget_uniform_for_keep(m, 32, 64, 512, scorer, L, atof(cfg + 5), 1.0, &b);
     else if (!strncmp(cfg, "budget:", 7)) s = tca_budget_load(cfg + 7, m, &b);
     else if (strcmp(cfg, "dense")) return fprintf(stderr, "kl_vs_dense: unknown config '%s'\n", cfg), TCA_ERR_ARG;
     if (s) return s;
@@ -123,8 +125,8 @@ int main(int argc, char **argv) {
     for (int k = 0; k < n_cfg; k++) {
         row *r = &rows[k];
         r->config = cfgs[k];
-        if (!strcmp(cfgs[k], "keep:same") && k > 0) {
-            snprintf(same[k], sizeof same[k], "keep:%.6f", rows[k - 1].keep);
+        if (!strncmp(cfgs[k], "keep:same", 9) && k > 0) {
+            snprintf(same[k], sizeof same[k], "keep:%.6f%s", rows[k - 1].keep, cfgs[k] + 9);
             r->config = same[k];
         }
         if ((s = run_config(m, r->config, ids, L, N, threads, cur, &r->keep))) return fail(r->config, s);
