@@ -10,6 +10,7 @@ int tca_cmd_run(int argc, char **argv);
 int tca_cmd_ask(int argc, char **argv);
 int tca_cmd_bench(int argc, char **argv);
 int tca_cmd_calibrate(int argc, char **argv);
+int tca_cmd_eval(int argc, char **argv);
 
 /* Prints "tca: <msg>: <tca_last_error()>" for a failed library call and returns exit status 1. */
 int tca_tool_fail(const char *what, int status);

@@ -18,6 +18,7 @@ static const struct {
     {"bench", tca_cmd_bench, "measure prompt and generation speed (llama-bench style)"},
     {"fetch", tca_cmd_fetch, "download a supported model into the cache and print its path"},
     {"calibrate", tca_cmd_calibrate, "write a TCA head-budget file for a model from a calibration text"},
+    {"eval", tca_cmd_eval, "accuracy of dense, TCA and baseline attention on long real text"},
 };
 
 static void usage(FILE *f) {

@@ -101,3 +101,49 @@ tca_status tca_budget_uniform_for_keep(const tca_model *m, int block, int sink, 
     if ((s = tca_uniform_mu(block, sink, window, L, keep, sigma, &mu))) return s;
     return tca_budget_new_uniform(m, block, sink, window, scorer, mu, sigma, out);
 }
+
+tca_status tca_budget_baseline(const tca_model *m, tca_method method, int block, int sink, int window, int64_t L,
+                               double keep, tca_budget **out) {
+    *out = NULL;
+    tca_status s = check_selection_args(block, sink, window);
+    if (s) return s;
+    if (method != TCA_METHOD_STREAMING && method != TCA_METHOD_SNAPKV)
+        return tca_fail(TCA_ERR_ARG, "budget: baseline method %d is neither streaming nor snapkv", (int)method);
+    if (!(keep > 0.0 && keep <= 1.0)) return tca_fail(TCA_ERR_RANGE, "baseline: keep ratio %g is not in (0, 1]", keep);
+    if (L < 1) return tca_fail(TCA_ERR_RANGE, "baseline: sequence length %lld < 1", (long long)L);
+    const int64_t sink_end = ((int64_t)sink + block - 1) / block * block;
+    const double held = keep * (double)L; /* rows every head may hold at L */
+    double core_frac = 0;
+    if (method == TCA_METHOD_STREAMING) {
+        /* the raw part at L holds the window plus L % block tokens of the last, unfinished block */
+        const int64_t w = (int64_t)floor((held - (double)sink_end - (double)(L % block)) / block) * block;
+        if (w < block)
+            return tca_fail(TCA_ERR_RANGE, "baseline streaming: keep %g at length %lld leaves no window after the sink %d",
+                            keep, (long long)L, sink);
+        window = (int)w;
+    } else {
+        int64_t first, last;
+        tca_compressible_blocks(block, sink, window, L, &first, &last);
+        const double n_comp = (double)(last - first) * block;
+        if (n_comp > 0) core_frac = (held - ((double)L - n_comp)) / n_comp;
+        if (core_frac < 0)
+            return tca_fail(TCA_ERR_RANGE, "baseline snapkv: keep %g is below what sink %d + window %d hold at length %lld",
+                            keep, sink, window, (long long)L);
+        if (core_frac > 1) core_frac = 1;
+    }
+    /* p only names the retain counts here (the cache of a baseline is sized for every token) */
+    if ((s = tca_budget_new_uniform(m, block, sink, window,
+                                    method == TCA_METHOD_SNAPKV ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST, 0.0,
+                                    1.0, out)))
+        return s;
+    (*out)->method = method;
+    (*out)->core_frac = core_frac;
+    return TCA_OK;
+}
+
+double tca_budget_keep_at(const tca_budget *b, int64_t L) {
+    const int64_t n = (int64_t)b->n_layer * b->n_head_kv;
+    double sum = 0;
+    for (int64_t h = 0; h < n; h++) sum += tca_whole_cache_keep(b->block, b->sink, b->window, L, b->heads[h].p);
+    return n > 0 ? sum / (double)n : 1.0;
+}

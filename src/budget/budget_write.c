@@ -187,6 +187,8 @@ static tca_status write_all(int fd, const char *s, size_t n) {
 }
 
 tca_status tca_budget_save(const tca_budget *b, const char *path) {
+    if (b->method != TCA_METHOD_TCA)
+        return tca_fail(TCA_ERR_ARG, "budget %s: not saved, a baseline (streaming, snapkv) has no file format", path);
     char *json = tca_budget_to_json(b);
     if (!json) return tca_fail(TCA_ERR_NOMEM, "budget %s: out of memory writing the JSON", path);
     const size_t len = strlen(json);

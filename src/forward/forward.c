@@ -12,7 +12,8 @@
  *   xn = rmsnorm(x) * ffn_norm
  *   x += (silu(xn Wg^T) * (xn Wu^T)) Wd^T            via (T, n_ff)
  *
- * and after the last layer the logits of the final row only (never a T x vocab matrix). */
+ * and after the last layer the logits of the final row only (never a T x vocab matrix; only
+ * tca_eval_rows asks for every row's, n_batch rows at a time). */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -100,6 +101,7 @@ static void forward_batch(tca_context *c, const int32_t *tokens, int64_t T, int 
             fw_lap(&tm->matmul, &t0);
             fw_residual_add(c->x, c->xn, T * e);
         }
+        fw_rows_logits(c, c->x, pos0, T);
         if (want_logits) {
             const float *last = c->x + (T - 1) * e;
 #pragma omp single
@@ -146,4 +148,20 @@ tca_status tca_eval(tca_context *c, const int32_t *tokens, int64_t n, float *log
         c->timings.n_decode_tokens += n;
     }
     return TCA_OK;
+}
+
+tca_status tca_eval_rows(tca_context *c, const int32_t *tokens, int64_t n, int64_t from, tca_rows_fn fn,
+                         void *user) {
+    if (!fn) return tca_fail(TCA_ERR_ARG, "eval_rows: no callback");
+    c->rows_buf = malloc((size_t)c->n_batch * (size_t)c->hp->n_vocab * sizeof(float));
+    if (!c->rows_buf)
+        return tca_fail(TCA_ERR_NOMEM, "eval_rows: cannot allocate %d x %d logits", c->n_batch, c->hp->n_vocab);
+    c->rows_fn = fn;
+    c->rows_user = user;
+    c->rows_from = from;
+    tca_status s = tca_eval(c, tokens, n, NULL, NULL, NULL);
+    c->rows_fn = NULL;
+    free(c->rows_buf);
+    c->rows_buf = NULL;
+    return s;
 }

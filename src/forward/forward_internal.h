@@ -54,6 +54,13 @@ struct tca_context {
     tca_timings timings;
     uint64_t scratch_bytes;
 
+    /* tca_eval_rows: while set, every row at position >= rows_from gets its logits (rows_buf:
+     * n_batch x n_vocab, allocated by that call) handed to rows_fn. */
+    tca_rows_fn rows_fn;
+    void *rows_user;
+    int64_t rows_from;
+    float *rows_buf;
+
     /* Calibration (calib/): called by every thread of a TCA prefill's region at each layer once
      * its queries, keys, values and block scores are ready and before its attention runs. */
     void (*layer_hook)(tca_context *c, int layer, void *user);

@@ -150,3 +150,18 @@ void fw_lap(double *slot, double *t0) {
     }
 }
 
+
+void fw_rows_logits(tca_context *c, const float *x, int64_t pos0, int64_t T) {
+    if (!c->rows_fn) return;
+    const int64_t e = c->hp->n_embd, V = c->hp->n_vocab;
+    for (int64_t c0 = 0; c0 < T; c0 += c->n_batch) {
+        const int64_t nb = T - c0 < c->n_batch ? T - c0 : c->n_batch, p = pos0 + c0;
+        if (p + nb <= c->rows_from) continue;
+        fw_rmsnorm_rows(c, x + c0 * e, &c->model->output_norm, c->xn, nb);
+        fw_linear(c, &c->model->output, c->xn, e, nb, c->rows_buf, V);
+        const int64_t skip = c->rows_from > p ? c->rows_from - p : 0;
+#pragma omp master
+        c->rows_fn(p + skip, nb - skip, c->rows_buf + skip * V, c->rows_user);
+#pragma omp barrier
+    }
+}

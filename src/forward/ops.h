@@ -18,6 +18,9 @@ void fw_rope_tables(tca_context *c, int64_t pos0, int64_t T);
 void fw_embed(tca_context *c, const int32_t *tokens, float *x, int64_t T);
 void fw_residual_add(float *x, const float *y, int64_t n);
 void fw_swiglu(tca_context *c, int64_t T);
+/* tca_eval_rows: the logits of the T rows of x (final residuals) at positions pos0.. handed to
+ * c->rows_fn in chunks of n_batch rows (no-op when it is not set). */
+void fw_rows_logits(tca_context *c, const float *x, int64_t pos0, int64_t T);
 /* Accumulates elapsed time since *t0 into *slot (master only) and restarts the clock. */
 void fw_lap(double *slot, double *t0);
 

@@ -95,6 +95,8 @@ void tca_prefill_layers(tca_context *c, const int32_t *tokens, int64_t T, float 
 #pragma omp master
             if (progress) progress(done0 + T * (l + 1) / hp->n_layer, total, user);
         }
+        fw_rows_logits(c, s->x_all, pos0, T);
+        fw_lap(&tm->matmul, &t0);
         if (logits) {
             const float *last = s->x_all + (T - 1) * e;
 #pragma omp single

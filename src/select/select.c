@@ -14,6 +14,8 @@ static float *thread_scratch(const tca_sparse *s) {
 static tca_f16 *stage_k(const tca_sparse *s, int g) { return s->stage_k + (int64_t)g * s->stage_cap * s->d; }
 static tca_f16 *stage_v(const tca_sparse *s, int g) { return s->stage_v + (int64_t)g * s->stage_cap * s->d; }
 
+static const float *prompt_last_a(const tca_sparse *s, int g, int64_t pos);
+
 /* Block-last score of block j from its last token's query rows (the group's grp heads, d apart)
  * and its b keys: a (b floats) then e, into the block's record. */
 static void score_block(const tca_sparse *s, const tca_kernels *k, int layer, int g, int64_t j, const float *q,
@@ -63,8 +65,7 @@ static void ranking_keys(const tca_sparse *s, const tca_kernels *k, int layer, i
             red[j - jr0] = tca_sparse_score(s, layer, g, j)[s->b];
             continue;
         }
-        const float *a = s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * s->b) + s->n_compact0[g] +
-                         (j * s->b - s->raw_pos0);
+        const float *a = prompt_last_a(s, g, j * s->b);
         float mass = 0, *norm = thread_scratch(s);
         for (int t = 0; t < s->b; t++) mass += a[t];
         if (s->budget.redundancy == TCA_REDUNDANCY_MASS) {
@@ -117,13 +118,72 @@ void tca_sparse_prefill_select(tca_sparse *s, const tca_kernels *k, int layer, i
     }
 }
 
+/* The prompt-last softmax of head g from position pos on (pl_a spans the compact part, then the staging rows). */
+static const float *prompt_last_a(const tca_sparse *s, int g, int64_t pos) {
+    return s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * s->b) + s->n_compact0[g] + (pos - s->raw_pos0);
+}
+
+/* Kth largest of x[0..n) (1 <= K <= n), reordering x (quickselect). */
+static float kth_largest(float *x, int64_t n, int64_t K) {
+    int64_t lo = 0, hi = n - 1;
+    const int64_t want = K - 1;
+    while (lo < hi) {
+        const float pivot = x[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (x[i] > pivot) i++;
+            while (x[j] < pivot) j--;
+            if (i <= j) {
+                const float t = x[i];
+                x[i++] = x[j];
+                x[j--] = t;
+            }
+        }
+        if (want <= j) hi = j;
+        else if (want >= i) lo = i;
+        else return x[want];
+    }
+    return x[want];
+}
+
+/* SnapKV-like retain counts of the n_r blocks from jr0 (tca_method): the head's top core_frac of
+ * their tokens by the prompt-last softmax, one top-k over all of them; ties at the cut go to the
+ * earlier tokens. The top-k inside each block then picks exactly those tokens. */
+static void snapkv_counts(const tca_sparse *s, int g, int64_t jr0, int64_t n_r, int32_t *counts) {
+    const int b = s->b;
+    const int64_t n = n_r * b, K = llround(s->budget.core_frac * (double)n);
+    const float *a = prompt_last_a(s, g, jr0 * b);
+    if (K <= 0 || K >= n) {
+        for (int64_t i = 0; i < n_r; i++) counts[i] = K <= 0 ? 0 : b;
+        return;
+    }
+    float *tmp = thread_scratch(s) + b; /* the scratch holds grp * n_ctx floats after the first b */
+    memcpy(tmp, a, (size_t)n * sizeof(float));
+    const float cut = kth_largest(tmp, n, K);
+    int64_t above = 0;
+    for (int64_t t = 0; t < n; t++) above += a[t] > cut;
+    int64_t ties = K - above;
+    for (int64_t i = 0; i < n_r; i++) {
+        int c = 0;
+        for (int t = 0; t < b; t++) {
+            const float v = a[i * b + t];
+            if (v > cut || (v == cut && ties > 0 && ties--)) c++;
+        }
+        counts[i] = c;
+    }
+}
+
 void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int g, const double *p, int64_t L,
                             tca_compact_dst *dst) {
     const int b = s->b, d = s->d;
     int64_t jf, jl;
     leaving_blocks(s, L, &jf, &jl);
     const int64_t jr0 = jf > s->sink_end / b ? jf : s->sink_end / b, n_r = jl - jr0;
-    if (n_r > 0) {
+    if (n_r > 0 && s->budget.method == TCA_METHOD_STREAMING) {
+        memset(dst->counts, 0, (size_t)n_r * sizeof *dst->counts);
+    } else if (n_r > 0 && s->budget.method == TCA_METHOD_SNAPKV) {
+        snapkv_counts(s, g, jr0, n_r, dst->counts);
+    } else if (n_r > 0) {
         ranking_keys(s, k, layer, g, jr0, jl, dst->red);
         tca_assign_counts(b, p, dst->red, n_r, dst->counts, dst->order);
     }
@@ -134,11 +194,11 @@ void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int 
         int32_t idx[64];
         if (kk == b) {
             for (int t = 0; t < b; t++) idx[t] = t;
-        } else {
+        } else if (kk > 0) {
             const float *a = tca_sparse_score(s, layer, g, j);
             float *norm = thread_scratch(s);
             if (s->budget.scorer == TCA_SCORER_PROMPT_LAST) {
-                const float *pa = s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * b) + s->n_compact0[g] + src;
+                const float *pa = prompt_last_a(s, g, j * b);
                 float mass = 0;
                 for (int t = 0; t < b; t++) mass += pa[t];
                 for (int t = 0; t < b; t++) norm[t] = mass > 0 ? pa[t] / mass : 1.0f / b;
@@ -146,8 +206,10 @@ void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int 
             }
             k->topk(a, b, kk, idx);
         }
-        k->gather_rows(stage_k(s, g) + src * d, d, idx, kk, d, dst->k + dst->n * d, d);
-        k->gather_rows(stage_v(s, g) + src * d, d, idx, kk, d, dst->v + dst->n * d, d);
+        if (kk > 0) {
+            k->gather_rows(stage_k(s, g) + src * d, d, idx, kk, d, dst->k + dst->n * d, d);
+            k->gather_rows(stage_v(s, g) + src * d, d, idx, kk, d, dst->v + dst->n * d, d);
+        }
         for (int t = 0; t < kk; t++) dst->pos[dst->n + t] = (int32_t)(j * b + idx[t]);
         dst->n += kk;
         dst->cum[j - jf + 1] = dst->cum[j - jf] + kk;
@@ -237,13 +299,19 @@ void tca_sparse_decode_append(tca_sparse *s, const tca_kernels *k, int layer, in
                 continue;
             }
             const float *rec = tca_sparse_score(s, layer, g, j);
-            const int kk = fit_count(s, hc->core_cap, hc->n_compact, j, decode_count(s, layer, g, (pos + 1) / b, rec[b]));
+            /* baselines: StreamingLLM keeps nothing, SnapKV every generated token */
+            const int want = s->budget.method == TCA_METHOD_STREAMING ? 0
+                             : s->budget.method == TCA_METHOD_SNAPKV  ? b
+                                                                      : decode_count(s, layer, g, (pos + 1) / b, rec[b]);
+            const int kk = fit_count(s, hc->core_cap, hc->n_compact, j, want);
             if (kk < b) {
                 int32_t idx[64];
                 const int64_t c0 = hc->n_compact;
-                k->topk(rec, b, kk, idx);
-                k->gather_rows(hc->k + c0 * d, d, idx, kk, d, hc->k + c0 * d, d);
-                k->gather_rows(hc->v + c0 * d, d, idx, kk, d, hc->v + c0 * d, d);
+                if (kk > 0) {
+                    k->topk(rec, b, kk, idx);
+                    k->gather_rows(hc->k + c0 * d, d, idx, kk, d, hc->k + c0 * d, d);
+                    k->gather_rows(hc->v + c0 * d, d, idx, kk, d, hc->v + c0 * d, d);
+                }
                 for (int t = 0; t < kk; t++) hc->pos[c0 + t] = hc->pos[c0 + idx[t]];
                 const int64_t rest = hc->n - (c0 + b);
                 memmove(hc->k + (c0 + kk) * d, hc->k + (c0 + b) * d, (size_t)(rest * d) * sizeof(tca_f16));

@@ -25,6 +25,7 @@ static void *alloc(size_t bytes, uint64_t *total, int *failed) {
  * need not reproduce the prompt's proportions exactly), never less than one row per block. When
  * decode runs out of it, a block gets a smaller retain count (counted in capacity_clamps). */
 static int64_t core_capacity(const tca_sparse *s, const double *p) {
+    if (s->budget.method != TCA_METHOD_TCA) return s->n_ctx; /* baselines: sized for every token */
     const double rho = tca_core_ratio(s->b, p);
     const double share = fmin(1.0, 1.25 * rho + 0.02);
     int64_t core = (int64_t)ceil((double)s->n_blocks_max * s->b * share) + (int64_t)s->n_counts * s->b;

@@ -18,6 +18,15 @@ extern "C" {
 
 typedef enum tca_scorer { TCA_SCORER_BLOCK_LAST = 0, TCA_SCORER_PROMPT_LAST = 1 } tca_scorer;
 typedef enum tca_redundancy { TCA_REDUNDANCY_ENTROPY = 0, TCA_REDUNDANCY_MASS = 1 } tca_redundancy;
+/* What drives the selection. TCA is the product. The other two are the evaluation's baselines
+ * (docs/eval/README.md), run by the same cache and kernels at the same KV budget; they exist
+ * only in memory (tca_budget_baseline) and are never read from or written to a file:
+ *  STREAMING: StreamingLLM, the sink and a recent window only (every block leaving the window
+ *             keeps nothing);
+ *  SNAPKV:    SnapKV-like, each head keeps the top core_frac of a prompt's compressible tokens
+ *             by the prompt's last query (one top-k over all of them, the same fraction for
+ *             every head, no per-block budget); tokens generated later are all kept. */
+typedef enum tca_method { TCA_METHOD_TCA = 0, TCA_METHOD_STREAMING = 1, TCA_METHOD_SNAPKV = 2 } tca_method;
 
 typedef struct tca_head_budget {
     int layer, kv_head;
@@ -36,6 +45,8 @@ typedef struct tca_budget {
     int block, sink, window; /* b (power of two, 2..64), s, w (a multiple of b) */
     tca_scorer scorer;
     tca_redundancy redundancy; /* optional in the file ("redundancy"), default entropy */
+    tca_method method;         /* TCA for every file */
+    double core_frac;          /* SNAPKV: fraction of each prompt's compressible tokens kept */
     /* calibration provenance (empty / 0 / -1 when not calibrated) */
     char calib_text[256], calib_mode[32];
     int64_t calib_tokens;
@@ -56,6 +67,17 @@ tca_status tca_budget_new_uniform(const tca_model *m, int block, int sink, int w
  * TCA_ERR_RANGE when sink + window alone hold more than keep at L (the message says so). */
 tca_status tca_budget_uniform_for_keep(const tca_model *m, int block, int sink, int window, tca_scorer scorer,
                                        int64_t L, double keep, double sigma, tca_budget **out);
+
+/* The whole-cache keep ratio a prompt of L tokens gets under b: the mean over heads of each
+ * head's keep (sink and window whole, the compressible blocks in the proportions of its p). */
+double tca_budget_keep_at(const tca_budget *b, int64_t L);
+
+/* A baseline (method STREAMING or SNAPKV) whose whole-cache keep ratio at length L is keep,
+ * uniform across heads. STREAMING keeps the sink and sets the window to the rest of the budget
+ * (whole blocks; `window` is ignored); SNAPKV keeps sink and window and solves core_frac.
+ * TCA_ERR_RANGE when the sink (and window) alone hold more than keep at L. */
+tca_status tca_budget_baseline(const tca_model *m, tca_method method, int block, int sink, int window, int64_t L,
+                               double keep, tca_budget **out);
 
 /* Reads and validates a budget file against model m (m may be NULL: model checks skipped).
  * Everything of spec section 6 is checked; a bad file is TCA_ERR_FORMAT (or TCA_ERR_IO) with a

@@ -52,6 +52,13 @@ void tca_context_free(tca_context *c);
 tca_status tca_eval(tca_context *c, const int32_t *tokens, int64_t n, float *logits,
                     tca_progress_fn progress, void *user);
 
+/* Evaluation (perplexity, KL against dense at every position): like tca_eval without logits,
+ * but the logits of every row at position >= from are handed to fn, in position order, in
+ * chunks of at most n_batch rows: logits is n_rows x n_vocab floats, valid during the call. */
+typedef void (*tca_rows_fn)(int64_t pos, int64_t n_rows, const float *logits, void *user);
+tca_status tca_eval_rows(tca_context *c, const int32_t *tokens, int64_t n, int64_t from, tca_rows_fn fn,
+                         void *user);
+
 int64_t tca_context_pos(const tca_context *c);   /* tokens held */
 int tca_context_n_ctx(const tca_context *c);
 int tca_context_n_threads(const tca_context *c);

@@ -6,10 +6,13 @@
  *
  *   tca_probe MODEL TEXT N_TOKENS OUT.json [--dense | --keep X | --onehot K] [--block B]
  *             [--sink S] [--window W] [--scorer block-last|prompt-last] [--feed prefill|decode|split]
- *             [--gen G]
+ *             [--gen G] [--method streaming|snapkv] [--rows-at P,P,..]
  * --onehot K: every head keeps exactly K tokens of every block (K = block: must equal dense).
  * --feed decode: the first token as a prefill, then one token at a time (the decode path);
- *        split: two prefills (half, then the rest: a prefill continuing a compressed cache). */
+ *        split: two prefills (half, then the rest: a prefill continuing a compressed cache).
+ * --method: a baseline at --keep X (tca_budget_baseline) instead of TCA's uniform configuration.
+ * --rows-at: the prompt runs through tca_eval_rows and the logits of these positions are written
+ *        too ("rows": one array per position). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +38,28 @@ static char *slurp(const char *path, size_t *len) {
     return buf;
 }
 
+/* --rows-at: the rows asked for, collected by the tca_eval_rows callback (n_vocab is known
+ * through the first call's caller: set before the eval). */
+static const char *rows_want;
+static cJSON *rows_out;
+static int rows_vocab;
+static int64_t rows_last;
+static float *last_row;
+
+static void keep_rows(int64_t pos, int64_t n, const float *logits, void *user) {
+    (void)user;
+    for (int64_t i = 0; i < n; i++) {
+        if (pos + i == rows_last) memcpy(last_row, logits + i * rows_vocab, (size_t)rows_vocab * sizeof(float));
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)(pos + i));
+        for (const char *p = rows_want; p && *p;) { /* is pos + i in the list? */
+            if (atol(p) == pos + i) cJSON_AddItemToObject(rows_out, key, cJSON_CreateFloatArray(logits + i * rows_vocab, rows_vocab));
+            p = strchr(p, ',');
+            if (p) p++;
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 5) {
         fprintf(stderr, "usage: tca_probe MODEL TEXT N_TOKENS OUT.json [options]\n");
@@ -42,7 +67,8 @@ int main(int argc, char **argv) {
     }
     int dense = 0, onehot = 0, block = 32, sink = 64, window = 512, n_gen = 0;
     double keep = 0;
-    const char *feed = "prefill";
+    const char *feed = "prefill", *rows_at = NULL;
+    tca_method method = TCA_METHOD_TCA;
     tca_scorer scorer = TCA_SCORER_BLOCK_LAST;
     for (int i = 5; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
@@ -55,6 +81,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--gen")) n_gen = atoi(v), i++;
         else if (!strcmp(a, "--feed")) feed = v, i++;
         else if (!strcmp(a, "--scorer")) scorer = strcmp(v, "prompt-last") ? TCA_SCORER_BLOCK_LAST : TCA_SCORER_PROMPT_LAST, i++;
+        else if (!strcmp(a, "--method")) method = strcmp(v, "streaming") ? TCA_METHOD_SNAPKV : TCA_METHOD_STREAMING, i++;
+        else if (!strcmp(a, "--rows-at")) rows_at = v, i++;
         else return fprintf(stderr, "tca_probe: unknown option %s\n", a), 2;
     }
     char path[4096];
@@ -77,7 +105,9 @@ int main(int argc, char **argv) {
     tca_context_params p = tca_context_default_params();
     p.n_ctx = (int)(n + n_gen + 1);
     if (!dense) {
-        if (keep > 0)
+        if (method != TCA_METHOD_TCA)
+            s = tca_budget_baseline(m, method, block, sink, window, n, keep, &budget);
+        else if (keep > 0)
             s = tca_budget_uniform_for_keep(m, block, sink, window, scorer, n, keep, 1.0, &budget);
         else
             s = tca_budget_new_uniform(m, block, sink, window, scorer, 0.0, 1.0, &budget);
@@ -96,10 +126,18 @@ int main(int argc, char **argv) {
     tca_context *c;
     if ((s = tca_context_new(m, &p, &c))) return fail("context", s);
     float *logits = malloc((size_t)hp->n_vocab * sizeof *logits);
+    rows_out = cJSON_CreateObject();
+    rows_vocab = hp->n_vocab;
+    rows_last = n - 1;
+    last_row = malloc((size_t)hp->n_vocab * sizeof *last_row);
     if (!strcmp(feed, "decode")) {
         for (int64_t i = 0; i < n && !s; i++) s = tca_eval(c, ids + i, 1, i == n - 1 ? logits : NULL, NULL, NULL);
     } else if (!strcmp(feed, "split")) {
         if (!(s = tca_eval(c, ids, n / 2, NULL, NULL, NULL))) s = tca_eval(c, ids + n / 2, n - n / 2, logits, NULL, NULL);
+    } else if (rows_at) {
+        rows_want = rows_at;
+        s = tca_eval_rows(c, ids, n, 0, keep_rows, NULL);
+        memcpy(logits, last_row, (size_t)hp->n_vocab * sizeof *logits);
     } else {
         s = tca_eval(c, ids, n, logits, NULL, NULL);
     }
@@ -107,6 +145,7 @@ int main(int argc, char **argv) {
 
     cJSON *out = cJSON_CreateObject();
     cJSON_AddNumberToObject(out, "n_tokens", (double)n);
+    cJSON_AddItemToObject(out, "ids", cJSON_CreateIntArray(ids, (int)n));
     cJSON_AddNumberToObject(out, "n_layer", hp->n_layer);
     cJSON_AddNumberToObject(out, "n_head_kv", hp->n_head_kv);
     cJSON_AddNumberToObject(out, "head_dim", hp->head_dim);
@@ -114,8 +153,10 @@ int main(int argc, char **argv) {
         cJSON_AddNumberToObject(out, "block", budget->block);
         cJSON_AddNumberToObject(out, "sink", budget->sink);
         cJSON_AddNumberToObject(out, "window", budget->window);
+        cJSON_AddNumberToObject(out, "core_frac", budget->core_frac);
     }
     cJSON_AddItemToObject(out, "logits", cJSON_CreateFloatArray(logits, hp->n_vocab));
+    cJSON_AddItemToObject(out, "rows", rows_out);
     tca_cache_stats st;
     tca_context_cache_stats(c, &st);
     cJSON *js = cJSON_AddObjectToObject(out, "stats");

@@ -1,0 +1,93 @@
+"""tca eval end to end on SmolLM2 at a small length: every method runs every task, the JSON holds
+what the report says, the scoring is redone here from the recorded outputs, the KV budget equals
+the calibrated file's keep at that length (computed here with tests/reference/tca_ref.py), and bad
+input is refused with a clear message.
+
+usage: check_eval.py TCA SOURCE_ROOT
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'reference'))
+import tca_ref  # noqa: E402
+
+TCA, ROOT = sys.argv[1:3]
+failures = []
+L, DEPTHS, QA, FINAL, FROM = 1536, 2, 2, 32, 512
+METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv']
+
+
+def check(ok, msg):
+    print(('ok   ' if ok else 'FAIL ') + msg, flush=True)
+    if not ok:
+        failures.append(msg)
+
+
+def run(*args):
+    return subprocess.run([TCA, 'eval', '-m', 'smollm2', *map(str, args)], capture_output=True, text=True)
+
+
+out = tempfile.mkdtemp()
+r = run('--length', L, '--methods', ','.join(METHODS), '--keep', 0.39, '--depths', DEPTHS, '--qa', QA, '--lm', 1,
+        '--lm-final', FINAL, '--lm-from', FROM, '-o', out, '--name', 't', '-t', 2)
+print(r.stderr[-3000:])
+check(r.returncode == 0, f'tca eval exits 0 (got {r.returncode})')
+check(all(os.path.exists(os.path.join(out, f)) for f in ('t.json', 't.md', 't-depth.png')),
+      't.json, t.md and t-depth.png written')
+res = json.load(open(os.path.join(out, 't.json')))
+cells = {c['method']: c for c in res['results']}
+check(sorted(cells) == sorted(METHODS) and not any(c['skipped'] for c in cells.values()),
+      f'one result per method, none skipped: {sorted(cells)}')
+check(all(k in res for k in ('model', 'fingerprint', 'commit', 'seed', 'command', 'samples')),
+      'the JSON records model, fingerprint, commit, seed and the command')
+
+# the KV budget: the shipped calibrated file's keep at L, as the oracle computes it
+budget = json.load(open(os.path.join(ROOT, 'models', 'budgets', cells['tca']['budget_file'])))
+cfg = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
+want = sum(tca_ref.whole_cache_keep(cfg, L, h['p']) for h in budget['heads']) / len(budget['heads'])
+for name in METHODS[1:]:
+    c = cells[name]
+    check(abs(c['kv_budget'] - want) < 1e-9 and abs(c['keep'] - want) < 0.03,
+          f'{name}: KV budget {c["kv_budget"]:.4f} = calibrated keep at {L} ({want:.4f}); measured {c["keep"]:.4f}')
+for name, c in cells.items():
+    check(all(c['retrieval'][k]['n'] == DEPTHS for k in ('single', 'multikey', 'multivalue')) and c['qa']['n'] == QA,
+          f'{name}: {DEPTHS} prompts per retrieval task, {QA} questions')
+    n_pos = L - 1 - FROM
+    check(c['lm']['final_chunk_tokens'] == FINAL and c['lm']['final_chunk_perplexity'] > 1,
+          f'{name}: final-chunk perplexity over {FINAL} tokens: {c["lm"]["final_chunk_perplexity"]}')
+    if name != 'dense':
+        check(c['lm']['kl_positions'] == n_pos and c['lm']['top1_positions'] == n_pos and c['lm']['kl_vs_dense'] >= 0
+              and 0 <= c['lm']['top1_agreement'] <= 1,
+              f'{name}: KL {c["lm"]["kl_vs_dense"]:.4f} and top-1 {c["lm"]["top1_agreement"]:.3f} over the {n_pos} '
+              f'positions from {FROM}')
+
+# scoring redone from the recorded outputs; prompt lengths fit L
+agree = True
+for s in res['samples']:
+    o = s['output']
+    if 'expected_all' in s:
+        ok = all(e in o for e in s['expected_all'])
+    else:
+        ok = any(a.lower() in o.lower() for a in s['answers_any'])
+    agree &= ok == s['correct'] and L - 64 <= s['prompt_tokens'] <= L
+check(agree and len(res['samples']) == len(METHODS) * (3 * DEPTHS + QA),
+      f'{len(res["samples"])} samples: each one\'s score recomputed from its output agrees; prompts within [L-64, L]')
+md = open(os.path.join(out, 't.md')).read()
+check('| tca | 0.39 |' in md and 'Targets at keep 0.39' in md, 'the markdown has the table and the target lines')
+
+# bad input
+for args, needle in [(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
+                     (['--keep', '1.5'], "--keep: '1.5' is not in (0, 1]"),
+                     (['--length', '100000'], 'exceeds the model\'s context'),
+                     (['--tasks', 'lm,poetry'], "unknown task 'poetry'"),
+                     (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
+                     (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),
+                     (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set')]:
+    r = run(*args, '-o', out, '--name', 'bad')
+    check(r.returncode != 0 and needle in r.stderr, f'{" ".join(args)}: refused with "{needle}"')
+
+print(f'{len(failures)} failure(s)')
+sys.exit(1 if failures else 0)

@@ -1,0 +1,170 @@
+/* tca eval: methods from the command line, and the budget each runs with at one keep ratio and
+ * one length (eval.h). */
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eval.h"
+#include "tca_config.h"
+
+static const struct {
+    const char *name;
+    eval_kind kind;
+} kinds[] = {{"dense", EVAL_DENSE}, {"tca", EVAL_TCA}, {"uniform", EVAL_UNIFORM},
+             {"streaming", EVAL_STREAMING}, {"snapkv", EVAL_SNAPKV}};
+
+int eval_parse_method(const char *spec, eval_method *m) {
+    memset(m, 0, sizeof *m);
+    m->block = m->sink = m->window = m->scorer = m->redundancy = -1;
+    m->sigma = 1.0;
+    snprintf(m->label, sizeof m->label, "%s", spec);
+    const char *colon = strchr(spec, ':');
+    const size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    int found = 0;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strlen(kinds[i].name) == nlen && !strncmp(spec, kinds[i].name, nlen)) m->kind = kinds[i].kind, found = 1;
+    if (!found) {
+        fprintf(stderr, "tca eval: unknown method '%.*s' (dense, tca, uniform, streaming, snapkv)\n", (int)nlen, spec);
+        return -1;
+    }
+    if (!colon) return 0;
+    char buf[96];
+    snprintf(buf, sizeof buf, "%s", colon + 1);
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) return fprintf(stderr, "tca eval: method option '%s' is not KEY=VALUE\n", kv), -1;
+        *eq = 0;
+        const char *k = kv, *v = eq + 1;
+        char *end;
+        const long n = strtol(v, &end, 10);
+        const int is_int = *v && !*end && n >= 0 && n <= 1 << 20;
+        if (!strcmp(k, "block") && is_int) m->block = (int)n;
+        else if (!strcmp(k, "sink") && is_int) m->sink = (int)n;
+        else if (!strcmp(k, "window") && is_int) m->window = (int)n;
+        else if (!strcmp(k, "dense-layers") && is_int) m->dense_layers = (int)n;
+        else if (!strcmp(k, "sigma") && (m->sigma = strtod(v, &end)) > 0 && !*end) {
+        } else if (!strcmp(k, "scorer") && (!strcmp(v, "block-last") || !strcmp(v, "prompt-last")))
+            m->scorer = !strcmp(v, "prompt-last");
+        else if (!strcmp(k, "redundancy") && (!strcmp(v, "entropy") || !strcmp(v, "mass")))
+            m->redundancy = !strcmp(v, "mass");
+        else
+            return fprintf(stderr, "tca eval: bad method option %s=%s in '%s'\n", k, v, spec), -1;
+    }
+    return 0;
+}
+
+static void file_hash(const char *path, char out[17]) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    FILE *f = fopen(path, "rb");
+    for (int ch; f && (ch = fgetc(f)) != EOF;) h = (h ^ (uint8_t)ch) * 0x100000001b3ull;
+    if (f) fclose(f);
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+tca_budget *eval_calibrated(eval_run *r, double keep, char *path, size_t cap) {
+    const char *dir = r->o->budget_dir;
+    DIR *dp = opendir(dir);
+    if (!dp) return NULL;
+    tca_budget *found = NULL;
+    char best[4096] = "";
+    for (struct dirent *de; (de = readdir(dp));) {
+        const size_t n = strlen(de->d_name);
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json")) continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        tca_budget *b = NULL;
+        if (tca_budget_load(p, r->model, &b) != TCA_OK) continue; /* another model's */
+        /* one file per target; the first by name if there were two */
+        if (fabs(b->calib_target - keep) < 1e-9 && (!found || strcmp(p, best) < 0)) {
+            tca_budget_free(found);
+            found = b;
+            snprintf(best, sizeof best, "%s", p);
+        } else {
+            tca_budget_free(b);
+        }
+    }
+    closedir(dp);
+    snprintf(path, cap, "%s", best);
+    return found;
+}
+
+static int skip(eval_cell *cell, const char *why) {
+    cell->skipped = true;
+    snprintf(cell->note, sizeof cell->note, "%s", why);
+    return 1;
+}
+
+int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, eval_cell *cell, tca_budget **out) {
+    *out = NULL;
+    cell->keep_target_eff = 1.0;
+    if (m->kind == EVAL_DENSE) return 0;
+    char path[4096];
+    tca_budget *cal = eval_calibrated(r, keep, path, sizeof path);
+    cell->keep_target_eff = cal ? tca_budget_keep_at(cal, L) : keep;
+    const double keep_eff = cell->keep_target_eff;
+    /* selection parameters: the method's overrides, else the calibrated file's (so that uniform
+     * and the baselines differ from it only in what they keep), else the defaults */
+    int block = m->block >= 0 ? m->block : cal ? cal->block : 32;
+    int sink = m->sink >= 0 ? m->sink : cal ? cal->sink : 64;
+    int window = m->window >= 0 ? m->window : cal ? cal->window : 512;
+    tca_scorer scorer = m->scorer >= 0 ? (tca_scorer)m->scorer : cal ? cal->scorer : TCA_SCORER_BLOCK_LAST;
+    tca_redundancy red = m->redundancy >= 0 ? (tca_redundancy)m->redundancy : cal ? cal->redundancy : TCA_REDUNDANCY_ENTROPY;
+    tca_budget *b = NULL;
+    if (m->kind == EVAL_TCA) {
+        if (!cal) {
+            tca_budget_free(cal);
+            char why[160];
+            snprintf(why, sizeof why, "no calibrated budget at keep %g for this model in %s", keep, r->o->budget_dir);
+            return skip(cell, why);
+        }
+        if (block != cal->block) {
+            tca_budget_free(cal);
+            return skip(cell, "a calibrated budget's block size cannot be changed");
+        }
+        snprintf(cell->budget_file, sizeof cell->budget_file, "%.150s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+        file_hash(path, cell->budget_hash);
+        b = cal;
+        b->sink = sink, b->window = window, b->scorer = scorer, b->redundancy = red;
+    } else {
+        tca_budget_free(cal);
+        for (;;) {
+            tca_status s = m->kind == EVAL_UNIFORM
+                               ? tca_budget_uniform_for_keep(r->model, block, sink, window, scorer, L, keep_eff, m->sigma, &b)
+                           : tca_budget_baseline(r->model, m->kind == EVAL_STREAMING ? TCA_METHOD_STREAMING : TCA_METHOD_SNAPKV,
+                                                 block, sink, window, L, keep_eff, &b);
+            if (s == TCA_OK) break;
+            if (s != TCA_ERR_RANGE) {
+                fprintf(stderr, "tca eval: %s: %s\n", m->label, tca_last_error());
+                return -1;
+            }
+            /* sink and window alone exceed the budget: halve the window (streaming: its window
+             * is the budget), then the sink */
+            if (m->kind != EVAL_STREAMING && window > block) window = window / 2 / block * block;
+            else if (sink > 0) sink /= 2;
+            else return skip(cell, tca_last_error());
+            cell->shrunk = true;
+        }
+        if (m->kind == EVAL_UNIFORM) b->redundancy = red;
+    }
+    if (b->redundancy == TCA_REDUNDANCY_MASS && b->scorer != TCA_SCORER_PROMPT_LAST) {
+        tca_budget_free(b);
+        return skip(cell, "redundancy=mass needs scorer=prompt-last");
+    }
+    if (b->window % b->block) {
+        tca_budget_free(b);
+        return skip(cell, "the window is not a multiple of the block size");
+    }
+    for (int l = 0; l < m->dense_layers && l < b->n_layer; l++)
+        for (int g = 0; g < b->n_head_kv; g++) {
+            tca_head_budget *hb = &b->heads[l * b->n_head_kv + g];
+            memset(hb->p, 0, sizeof hb->p);
+            hb->p[tca_budget_n_counts(b) - 1] = 1.0;
+            hb->has_thresholds = 0;
+        }
+    cell->sink = b->sink;
+    cell->window = b->window;
+    *out = b;
+    return 0;
+}

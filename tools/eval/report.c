@@ -1,0 +1,310 @@
+/* tca eval: the results as JSON (everything, every sample), a markdown summary with the issue's
+ * targets checked, and PNG plots through gnuplot. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "eval.h"
+#include "tca_config.h"
+#include "version.h"
+
+double eval_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double ratio(int ok, int n) { return n ? (double)ok / n : NAN; }
+static int ret_n(const eval_cell *c) { return c->ret_n[0] + c->ret_n[1] + c->ret_n[2]; }
+static int ret_ok(const eval_cell *c) { return c->ret_ok[0] + c->ret_ok[1] + c->ret_ok[2]; }
+static double ppl(const eval_cell *c) { return c->n_final ? exp(c->nll_final / (double)c->n_final) : NAN; }
+static double kl(const eval_cell *c) { return c->n_kl ? c->kl_sum / (double)c->n_kl : NAN; }
+static double top1(const eval_cell *c) { return c->n_top1 ? (double)c->top1_ok / (double)c->n_top1 : NAN; }
+static double keep_of(const eval_cell *c) { return c->n_keep ? c->keep_sum / c->n_keep : NAN; }
+static double keep_target(const eval_run *r, int mi, int ki) {
+    return r->o->methods[mi].kind == EVAL_DENSE ? 1.0 : r->o->keeps[ki];
+}
+
+static void add_num(cJSON *o, const char *k, double v) {
+    if (isfinite(v)) cJSON_AddNumberToObject(o, k, v);
+    else cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *cell_json(const eval_run *r, int mi, int ki, int li) {
+    const eval_cell *c = eval_cell_at(r, mi, ki, li);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "length", (double)r->o->lengths[li]);
+    cJSON_AddStringToObject(o, "method", r->o->methods[mi].label);
+    cJSON_AddNumberToObject(o, "keep_target", keep_target(r, mi, ki));
+    cJSON_AddNumberToObject(o, "kv_budget", c->keep_target_eff);
+    add_num(o, "keep", keep_of(c));
+    cJSON_AddBoolToObject(o, "skipped", c->skipped);
+    if (c->note[0]) cJSON_AddStringToObject(o, "note", c->note);
+    if (c->skipped) return o;
+    if (r->o->methods[mi].kind != EVAL_DENSE) {
+        cJSON_AddNumberToObject(o, "sink", c->sink);
+        cJSON_AddNumberToObject(o, "window", c->window);
+        cJSON_AddBoolToObject(o, "sink_window_shrunk", c->shrunk);
+    }
+    if (c->budget_file[0]) {
+        cJSON_AddStringToObject(o, "budget_file", c->budget_file);
+        cJSON_AddStringToObject(o, "budget_fnv1a64", c->budget_hash);
+    }
+    cJSON *ret = cJSON_AddObjectToObject(o, "retrieval");
+    for (int k = 0; k < RET_KINDS; k++) {
+        cJSON *x = cJSON_AddObjectToObject(ret, ret_kind_names[k]);
+        cJSON_AddNumberToObject(x, "n", c->ret_n[k]);
+        cJSON_AddNumberToObject(x, "correct", c->ret_ok[k]);
+    }
+    cJSON *dep = cJSON_AddArrayToObject(o, "retrieval_by_depth");
+    for (int d = 0; d < r->o->n_depths; d++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "depth", eval_depth(r->o, d));
+        cJSON_AddNumberToObject(x, "n", c->depth_n[d]);
+        cJSON_AddNumberToObject(x, "correct", c->depth_ok[d]);
+        cJSON_AddItemToArray(dep, x);
+    }
+    cJSON *qa = cJSON_AddObjectToObject(o, "qa");
+    cJSON_AddNumberToObject(qa, "n", c->qa_n);
+    cJSON_AddNumberToObject(qa, "correct", c->qa_ok);
+    cJSON *lm = cJSON_AddObjectToObject(o, "lm");
+    add_num(lm, "final_chunk_perplexity", ppl(c));
+    cJSON_AddNumberToObject(lm, "final_chunk_tokens", (double)c->n_final);
+    add_num(lm, "kl_vs_dense", kl(c));
+    cJSON_AddNumberToObject(lm, "kl_positions", (double)c->n_kl);
+    add_num(lm, "kl_vs_dense_final_chunk", c->n_kl_final ? c->kl_final_sum / (double)c->n_kl_final : NAN);
+    add_num(lm, "top1_agreement", top1(c));
+    cJSON_AddNumberToObject(lm, "top1_positions", (double)c->n_top1);
+    cJSON_AddNumberToObject(o, "seconds", c->seconds);
+    return o;
+}
+
+static void pct(FILE *f, int ok, int n) {
+    if (n) fprintf(f, " %d/%d (%.0f%%) |", ok, n, 100.0 * ok / n);
+    else fprintf(f, " - |");
+}
+
+static void markdown(const eval_run *r, FILE *f, double seconds, const char *date) {
+    const eval_opts *o = r->o;
+    fprintf(f, "# tca eval: %s\n\n", r->model_path);
+    fprintf(f, "%s, tca commit %s, %d threads, seed %llu, %.1f min in all.\n\n```sh\n%s\n```\n\n", date, TCA_COMMIT,
+            o->threads, (unsigned long long)o->seed, seconds / 60, r->cmdline);
+    fprintf(f, "Retrieval: %d needle depths per task; questions: %d; language modelling: %d windows, "
+               "perplexity of the final %d tokens (fed one at a time), KL(dense || method) and top-1 agreement "
+               "with dense at every position from %d on. The KV budget is the whole-cache keep ratio every "
+               "method at a keep target runs at: the calibrated budget's at that length.\n",
+            o->n_depths, o->task_qa ? o->n_qa : 0, o->task_lm ? o->n_lm : 0, o->lm_final, o->lm_from);
+    for (int li = 0; li < o->n_lengths; li++) {
+        fprintf(f, "\n## Length %lld\n\n", (long long)o->lengths[li]);
+        fprintf(f, "| method | keep target | KV budget | keep measured | retrieval single | multikey | multivalue | "
+                   "retrieval all | questions | final-chunk ppl | ppl / dense | KL vs dense | top-1 = dense |\n"
+                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        const double ppl_dense = ppl(eval_cell_at(r, 0, 0, li));
+        for (int ki = 0; ki < o->n_keeps; ki++)
+            for (int mi = 0; mi < o->n_methods; mi++) {
+                const eval_cell *c = eval_cell_at(r, mi, ki, li);
+                if (c->skipped && mi == 0) continue;
+                fprintf(f, "| %s | %.2f |", o->methods[mi].label, keep_target(r, mi, ki));
+                if (c->skipped) {
+                    fprintf(f, " skipped: %s |||||||||||\n", c->note);
+                    continue;
+                }
+                fprintf(f, " %.3f | %.3f |", c->keep_target_eff, keep_of(c));
+                for (int k = 0; k < RET_KINDS; k++) pct(f, c->ret_ok[k], c->ret_n[k]);
+                pct(f, ret_ok(c), ret_n(c));
+                pct(f, c->qa_ok, c->qa_n);
+                if (c->n_final) fprintf(f, " %.3f | %.4f |", ppl(c), ppl(c) / ppl_dense);
+                else fprintf(f, " - | - |");
+                if (mi == 0) fprintf(f, " 0 | 1 |\n");
+                else if (c->n_kl) fprintf(f, " %.4f | %.3f |\n", kl(c), top1(c));
+                else fprintf(f, " - | - |\n");
+            }
+        for (int ki = 0; ki < o->n_keeps; ki++)
+            for (int mi = 0; mi < o->n_methods; mi++) {
+                const eval_cell *c = eval_cell_at(r, mi, ki, li);
+                if (!c->skipped && c->shrunk)
+                    fprintf(f, "\n%s at %.2f: sink and window shrunk to %d and %d to fit the budget.\n",
+                            o->methods[mi].label, o->keeps[ki], c->sink, c->window);
+                if (!c->skipped && c->budget_file[0] && mi > 0 && ki == 0)
+                    fprintf(f, "\n%s: budget file %s (FNV-1a 64 %s).\n", o->methods[mi].label, c->budget_file,
+                            c->budget_hash);
+            }
+        if (o->task_ret && o->n_depths > 1) {
+            fprintf(f, "\nRetrieval (all three tasks) by depth of the queried needle:\n\n| method | keep target |");
+            for (int d = 0; d < o->n_depths; d++) fprintf(f, " %.0f%% |", 100 * eval_depth(o, d));
+            fprintf(f, "\n| --- | ---: |");
+            for (int d = 0; d < o->n_depths; d++) fprintf(f, " ---: |");
+            fprintf(f, "\n");
+            for (int ki = 0; ki < o->n_keeps; ki++)
+                for (int mi = 0; mi < o->n_methods; mi++) {
+                    const eval_cell *c = eval_cell_at(r, mi, ki, li);
+                    if (c->skipped) continue;
+                    fprintf(f, "| %s | %.2f |", o->methods[mi].label, keep_target(r, mi, ki));
+                    for (int d = 0; d < o->n_depths; d++) pct(f, c->depth_ok[d], c->depth_n[d]);
+                    fprintf(f, "\n");
+                }
+        }
+    }
+}
+
+/* The targets at keep 0.39, for the tca method against dense and the baselines. */
+static void targets(const eval_run *r, FILE *f) {
+    const eval_opts *o = r->o;
+    int ki = -1, m_tca = -1, m_stream = -1, m_snap = -1;
+    for (int k = 0; k < o->n_keeps; k++)
+        if (fabs(o->keeps[k] - 0.39) < 1e-9) ki = k;
+    for (int m = 0; m < o->n_methods; m++) {
+        const eval_method *x = &o->methods[m];
+        const bool plain = !strchr(x->label, ':');
+        if (x->kind == EVAL_TCA && plain) m_tca = m;
+        if (x->kind == EVAL_STREAMING && plain) m_stream = m;
+        if (x->kind == EVAL_SNAPKV && plain) m_snap = m;
+    }
+    if (ki < 0 || m_tca < 0) return;
+    fprintf(f, "\n## Targets at keep 0.39 (tca against dense and the baselines)\n\n");
+    for (int li = 0; li < o->n_lengths; li++) {
+        const eval_cell *t = eval_cell_at(r, m_tca, ki, li), *d = eval_cell_at(r, 0, 0, li);
+        if (t->skipped) continue;
+        const double dr = 100 * (ratio(ret_ok(t), ret_n(t)) - ratio(ret_ok(d), ret_n(d)));
+        const double dq = 100 * (ratio(t->qa_ok, t->qa_n) - ratio(d->qa_ok, d->qa_n));
+        const double dp = 100 * (ppl(t) / ppl(d) - 1);
+        fprintf(f, "- length %lld: retrieval %+.1f points against dense (target >= -1): %s; questions %+.1f points "
+                   "(target >= -1): %s; final-chunk perplexity %+.2f%% (target <= +2%%): %s.",
+                (long long)o->lengths[li], dr, isnan(dr) ? "not run" : dr >= -1 ? "met" : "MISSED", dq,
+                isnan(dq) ? "not run" : dq >= -1 ? "met" : "MISSED", dp, isnan(dp) ? "not run" : dp <= 2 ? "met" : "MISSED");
+        const int base[2] = {m_stream, m_snap};
+        for (int b = 0; b < 2; b++) {
+            if (base[b] < 0 || eval_cell_at(r, base[b], ki, li)->skipped) continue;
+            const eval_cell *x = eval_cell_at(r, base[b], ki, li);
+            fprintf(f, " Against %s: retrieval %+.1f, questions %+.1f points, perplexity %.4f vs %.4f, KL %.4f vs %.4f.",
+                    o->methods[base[b]].label, 100 * (ratio(ret_ok(t), ret_n(t)) - ratio(ret_ok(x), ret_n(x))),
+                    100 * (ratio(t->qa_ok, t->qa_n) - ratio(x->qa_ok, x->qa_n)), ppl(t), ppl(x), kl(t), kl(x));
+        }
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\nWith n samples an accuracy moves in steps of 100/n points: a 1-point difference needs hundreds of "
+               "samples to resolve; read small differences as noise.\n");
+}
+
+/* PNGs: accuracy and perplexity against keep (largest length) and against length (first keep),
+ * and retrieval by depth; one line per method. */
+static void plots(const eval_run *r, const char *base) {
+    const eval_opts *o = r->o;
+    FILE *g = popen("gnuplot", "w");
+    if (!g) {
+        fprintf(stderr, "tca eval: cannot run gnuplot (apt-get install gnuplot-nox); no plots\n");
+        return;
+    }
+    fprintf(g, "set terminal pngcairo size 1500,450 font ',10'\nset key outside bottom center horizontal\nset grid\n");
+    const int li_last = o->n_lengths - 1;
+    for (int axis = 0; axis < 2; axis++) {
+        const int n_x = axis == 0 ? o->n_keeps : o->n_lengths;
+        if (n_x < 2) continue;
+        fprintf(g, "set output '%s-%s.png'\nset multiplot layout 1,3 title 'tca eval: %s, %s'\n", base,
+                axis == 0 ? "keep" : "length", r->hp->arch_name,
+                axis == 0 ? "against the keep ratio" : "against the prompt length");
+        const char *ylabel[3] = {"retrieval accuracy", "question accuracy", "final-chunk perplexity / dense"};
+        for (int panel = 0; panel < 3; panel++) {
+            fprintf(g, "set xlabel '%s'\nset ylabel '%s'\n%s", axis == 0 ? "keep ratio (KV budget)" : "length (tokens)",
+                    ylabel[panel], axis == 1 ? "set logscale x 2\n" : "unset logscale x\n");
+            fprintf(g, "plot ");
+            for (int mi = 1; mi < o->n_methods; mi++)
+                fprintf(g, "%s'-' with linespoints lw 2 title '%s'", mi > 1 ? ", " : "", o->methods[mi].label);
+            fprintf(g, "\n");
+            for (int mi = 1; mi < o->n_methods; mi++) {
+                for (int x = 0; x < n_x; x++) {
+                    const int ki = axis == 0 ? x : 0, li = axis == 0 ? li_last : x;
+                    const eval_cell *c = eval_cell_at(r, mi, ki, li), *d = eval_cell_at(r, 0, 0, li);
+                    const double v = panel == 0 ? ratio(ret_ok(c), ret_n(c))
+                                     : panel == 1 ? ratio(c->qa_ok, c->qa_n)
+                                                  : ppl(c) / ppl(d);
+                    if (!c->skipped && isfinite(v))
+                        fprintf(g, "%g %g\n", axis == 0 ? c->keep_target_eff : (double)o->lengths[li], v);
+                }
+                fprintf(g, "e\n");
+            }
+        }
+        fprintf(g, "unset multiplot\n");
+    }
+    if (o->task_ret && o->n_depths > 1) {
+        fprintf(g, "set terminal pngcairo size 800,500 font ',10'\nset output '%s-depth.png'\nunset logscale x\n"
+                   "set title 'retrieval accuracy by needle depth, length %lld, keep target %.2f'\n"
+                   "set xlabel 'depth of the queried needle (%%)'\nset ylabel 'accuracy'\nset yrange [0:1.05]\nplot ",
+                base, (long long)o->lengths[li_last], o->keeps[0]);
+        for (int mi = 0; mi < o->n_methods; mi++)
+            fprintf(g, "%s'-' with linespoints lw 2 title '%s'", mi ? ", " : "", o->methods[mi].label);
+        fprintf(g, "\n");
+        for (int mi = 0; mi < o->n_methods; mi++) {
+            const eval_cell *c = eval_cell_at(r, mi, 0, li_last);
+            for (int d = 0; d < o->n_depths && !c->skipped; d++)
+                fprintf(g, "%g %g\n", 100 * eval_depth(o, d), ratio(c->depth_ok[d], c->depth_n[d]));
+            fprintf(g, "e\n");
+        }
+    }
+    const int rc = pclose(g);
+    if (rc) fprintf(stderr, "tca eval: gnuplot failed (status %d)\n", rc);
+}
+
+int eval_write_report(eval_run *r, double seconds) {
+    const eval_opts *o = r->o;
+    char name[256], base[4096], date[32];
+    const time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    if (o->name) snprintf(name, sizeof name, "%s", o->name);
+    else {
+        const char *slash = strrchr(r->model_path, '/');
+        snprintf(name, sizeof name, "%.200s", slash ? slash + 1 : r->model_path);
+        char *dot = strstr(name, ".gguf");
+        if (dot) *dot = 0;
+        for (int li = 0; li < o->n_lengths; li++)
+            snprintf(name + strlen(name), sizeof name - strlen(name), "-%lld", (long long)o->lengths[li]);
+    }
+    mkdir(o->out_dir, 0755);
+    snprintf(base, sizeof base, "%s/%s", o->out_dir, name);
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", r->model_path);
+    cJSON_AddStringToObject(root, "fingerprint", r->fingerprint);
+    cJSON_AddStringToObject(root, "commit", TCA_COMMIT);
+    cJSON_AddStringToObject(root, "date", date);
+    cJSON_AddStringToObject(root, "command", r->cmdline);
+    cJSON_AddNumberToObject(root, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(root, "threads", o->threads);
+    cJSON_AddNumberToObject(root, "seconds", seconds);
+    cJSON *cells = cJSON_AddArrayToObject(root, "results");
+    for (int li = 0; li < o->n_lengths; li++)
+        for (int ki = 0; ki < o->n_keeps; ki++)
+            for (int mi = 0; mi < o->n_methods; mi++)
+                if (!(mi == 0 && ki > 0)) cJSON_AddItemToArray(cells, cell_json(r, mi, ki, li));
+    cJSON_AddItemReferenceToObject(root, "samples", r->samples);
+    char *js = cJSON_Print(root);
+    cJSON_Delete(root);
+    char path[4200];
+    snprintf(path, sizeof path, "%s.json", base);
+    FILE *f = fopen(path, "w");
+    if (!f || !js) {
+        fprintf(stderr, "tca eval: cannot write %s\n", path);
+        free(js);
+        if (f) fclose(f);
+        return -1;
+    }
+    fputs(js, f);
+    fputc('\n', f);
+    fclose(f);
+    free(js);
+
+    snprintf(path, sizeof path, "%s.md", base);
+    if (!(f = fopen(path, "w"))) return fprintf(stderr, "tca eval: cannot write %s\n", path), -1;
+    markdown(r, f, seconds, date);
+    targets(r, f);
+    fclose(f);
+    markdown(r, stdout, seconds, date);
+    targets(r, stdout);
+    plots(r, base);
+    fprintf(stderr, "tca eval: wrote %s.json, %s.md and plots (%.1f min)\n", base, base, seconds / 60);
+    return 0;
+}
