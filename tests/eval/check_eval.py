@@ -45,9 +45,23 @@ check(all(k in res for k in ('model', 'fingerprint', 'commit', 'seed', 'command'
       'the JSON records model, fingerprint, commit, seed and the command')
 
 # the KV budget: the shipped calibrated file's keep at L, as the oracle computes it
+# (at this short length its sink and window hold too much: the window is halved until it fits)
 budget = json.load(open(os.path.join(ROOT, 'models', 'budgets', cells['tca']['budget_file'])))
 cfg = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
-want = sum(tca_ref.whole_cache_keep(cfg, L, h['p']) for h in budget['heads']) / len(budget['heads'])
+
+
+def keep_at(cfg):
+    return sum(tca_ref.whole_cache_keep(cfg, L, h['p']) for h in budget['heads']) / len(budget['heads'])
+
+
+while keep_at(cfg) > 0.39 + 0.01 and (cfg.window > cfg.block or cfg.sink > 0):
+    if cfg.window > cfg.block:
+        cfg.window = cfg.window // 2 // cfg.block * cfg.block
+    else:
+        cfg.sink //= 2
+want = keep_at(cfg)
+check(cells['tca']['window'] == cfg.window and cells['tca']['sink'] == cfg.sink,
+      f'tca at {L}: sink and window shrunk to {cfg.sink} and {cfg.window} to fit keep 0.39')
 for name in METHODS[1:]:
     c = cells[name]
     check(abs(c['kv_budget'] - want) < 1e-9 and abs(c['keep'] - want) < 0.03,

@@ -102,6 +102,13 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     if (m->kind == EVAL_DENSE) return 0;
     char path[4096];
     tca_budget *cal = eval_calibrated(r, keep, path, sizeof path);
+    /* a short prompt: the calibrated file's sink and window alone may hold more than the target;
+     * halve the window (then the sink) until its keep at L is within 0.01 of the target */
+    while (cal && tca_budget_keep_at(cal, L) > keep + 0.01 && (cal->window > cal->block || cal->sink > 0)) {
+        if (cal->window > cal->block) cal->window = cal->window / 2 / cal->block * cal->block;
+        else cal->sink /= 2;
+        cell->shrunk = true;
+    }
     cell->keep_target_eff = cal ? tca_budget_keep_at(cal, L) : keep;
     const double keep_eff = cell->keep_target_eff;
     /* selection parameters: the method's overrides, else the calibrated file's (so that uniform

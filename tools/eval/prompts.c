@@ -51,6 +51,7 @@ static int tokenize(eval_run *r, const char *text, size_t len, unsigned flags, t
 
 /* Appends src to *dst (capacity grown by realloc). */
 static int append(tca_token **dst, size_t *n, const tca_token *src, size_t m) {
+    if (m == 0 && *dst) return 0;
     tca_token *p = realloc(*dst, (*n + m + 1) * sizeof *p);
     if (!p) return -1;
     memcpy(p + *n, src, m * sizeof *p);

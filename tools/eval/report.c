@@ -95,14 +95,17 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
             o->threads, (unsigned long long)o->seed, seconds / 60, r->cmdline);
     fprintf(f, "Retrieval: %d needle depths per task; questions: %d; language modelling: %d windows, "
                "perplexity of the final %d tokens (fed one at a time), KL(dense || method) and top-1 agreement "
-               "with dense at every position from %d on. The KV budget is the whole-cache keep ratio every "
-               "method at a keep target runs at: the calibrated budget's at that length.\n",
+               "with dense at every position from %d on (KL final chunk: the decoded positions only; the prompt's "
+               "rows of prompt-last methods attend over a selection made with the prompt's last query). The KV "
+               "budget is the whole-cache keep ratio every method at a keep target runs at: the calibrated "
+               "budget's at that length.\n",
             o->n_depths, o->task_qa ? o->n_qa : 0, o->task_lm ? o->n_lm : 0, o->lm_final, o->lm_from);
     for (int li = 0; li < o->n_lengths; li++) {
         fprintf(f, "\n## Length %lld\n\n", (long long)o->lengths[li]);
         fprintf(f, "| method | keep target | KV budget | keep measured | retrieval single | multikey | multivalue | "
-                   "retrieval all | questions | final-chunk ppl | ppl / dense | KL vs dense | top-1 = dense |\n"
-                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+                   "retrieval all | questions | final-chunk ppl | ppl / dense | KL vs dense | KL final chunk | "
+                   "top-1 = dense |\n"
+                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
         const double ppl_dense = ppl(eval_cell_at(r, 0, 0, li));
         for (int ki = 0; ki < o->n_keeps; ki++)
             for (int mi = 0; mi < o->n_methods; mi++) {
@@ -110,7 +113,7 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                 if (c->skipped && mi == 0) continue;
                 fprintf(f, "| %s | %.2f |", o->methods[mi].label, keep_target(r, mi, ki));
                 if (c->skipped) {
-                    fprintf(f, " skipped: %s |||||||||||\n", c->note);
+                    fprintf(f, " skipped: %s ||||||||||||\n", c->note);
                     continue;
                 }
                 fprintf(f, " %.3f | %.3f |", c->keep_target_eff, keep_of(c));
@@ -119,9 +122,10 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                 pct(f, c->qa_ok, c->qa_n);
                 if (c->n_final) fprintf(f, " %.3f | %.4f |", ppl(c), ppl(c) / ppl_dense);
                 else fprintf(f, " - | - |");
-                if (mi == 0) fprintf(f, " 0 | 1 |\n");
-                else if (c->n_kl) fprintf(f, " %.4f | %.3f |\n", kl(c), top1(c));
-                else fprintf(f, " - | - |\n");
+                if (mi == 0) fprintf(f, " 0 | 0 | 1 |\n");
+                else if (c->n_kl)
+                    fprintf(f, " %.4f | %.4f | %.3f |\n", kl(c), c->kl_final_sum / (double)c->n_kl_final, top1(c));
+                else fprintf(f, " - | - | - |\n");
             }
         for (int ki = 0; ki < o->n_keeps; ki++)
             for (int mi = 0; mi < o->n_methods; mi++) {
