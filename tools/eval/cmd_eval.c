@@ -34,7 +34,7 @@ static void help(FILE *f) {
             "      --length LIST    prompt lengths in tokens, answer included (default 4096)\n"
             "      --tasks LIST     retrieval, lm, qa (default all three)\n"
             "      --depths N       needle depths 0..100%% in N steps (default 3: 0, 50, 100%%)\n"
-            "      --qa N           questions (default 8; spread over the set; 0: all)\n"
+            "      --qa N           questions (default 4; spread over the set; 0: all)\n"
             "      --qa-file FILE   the question set (default tools/eval/qa_questions.json)\n"
             "      --lm N           language-modelling windows (default 2)\n"
             "      --lm-final N     final chunk whose perplexity is reported, fed one token at a time (default 128)\n"
@@ -262,7 +262,7 @@ static int template_pieces(eval_run *r) {
 
 int tca_cmd_eval(int argc, char **argv) {
     eval_opts o = {.model = TCA_DEFAULT_MODEL, .n_keeps = 1, .keeps = {0.39}, .n_lengths = 1, .lengths = {4096},
-                   .task_ret = true, .task_lm = true, .task_qa = true, .n_depths = 3, .n_qa = 8, .n_lm = 2,
+                   .task_ret = true, .task_lm = true, .task_qa = true, .n_depths = 3, .n_qa = 4, .n_lm = 2,
                    .lm_final = 128, .lm_from = 1024, .seed = 1};
     const char *qa_file = TCA_SOURCE_DIR "/tools/eval/qa_questions.json";
     o.data_dir = getenv("TCA_DATA_DIR") && *getenv("TCA_DATA_DIR") ? getenv("TCA_DATA_DIR")
