@@ -130,7 +130,10 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
         for (int ki = 0; ki < o->n_keeps; ki++)
             for (int mi = 0; mi < o->n_methods; mi++) {
                 const eval_cell *c = eval_cell_at(r, mi, ki, li);
-                if (!c->skipped && c->shrunk)
+                if (!c->skipped && o->methods[mi].kind == EVAL_STREAMING)
+                    fprintf(f, "\n%s at %.2f: sink %d, window %d (what the budget leaves after the sink).\n",
+                            o->methods[mi].label, o->keeps[ki], c->sink, c->window);
+                else if (!c->skipped && c->shrunk)
                     fprintf(f, "\n%s at %.2f: sink and window shrunk to %d and %d to fit the budget.\n",
                             o->methods[mi].label, o->keeps[ki], c->sink, c->window);
                 if (!c->skipped && c->budget_file[0] && mi > 0 && ki == 0)
