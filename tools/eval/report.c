@@ -122,7 +122,7 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                 pct(f, c->qa_ok, c->qa_n);
                 if (c->n_final) fprintf(f, " %.3f | %.4f |", ppl(c), ppl(c) / ppl_dense);
                 else fprintf(f, " - | - |");
-                if (mi == 0) fprintf(f, " 0 | 0 | 1 |\n");
+                if (mi == 0) fprintf(f, c->n_final ? " 0 | 0 | 1 |\n" : " - | - | - |\n");
                 else if (c->n_kl)
                     fprintf(f, " %.4f | %.4f | %.3f |\n", kl(c), c->kl_final_sum / (double)c->n_kl_final, top1(c));
                 else fprintf(f, " - | - | - |\n");
