@@ -14,7 +14,10 @@ static float *thread_scratch(const tca_sparse *s) {
 static tca_f16 *stage_k(const tca_sparse *s, int g) { return s->stage_k + (int64_t)g * s->stage_cap * s->d; }
 static tca_f16 *stage_v(const tca_sparse *s, int g) { return s->stage_v + (int64_t)g * s->stage_cap * s->d; }
 
-static const float *prompt_last_a(const tca_sparse *s, int g, int64_t pos);
+/* The prompt-last softmax of head g from position pos on (pl_a spans the compact part, then the staging rows). */
+static const float *prompt_last_a(const tca_sparse *s, int g, int64_t pos) {
+    return s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * s->b) + s->n_compact0[g] + (pos - s->raw_pos0);
+}
 
 /* Block-last score of block j from its last token's query rows (the group's grp heads, d apart)
  * and its b keys: a (b floats) then e, into the block's record. */
@@ -116,11 +119,6 @@ void tca_sparse_prefill_select(tca_sparse *s, const tca_kernels *k, int layer, i
         tca_sparse_select_head(s, k, layer, g, s->budget.heads[(int64_t)layer * G + g].p, L, &dst);
         hc->n_compact = dst.n;
     }
-}
-
-/* The prompt-last softmax of head g from position pos on (pl_a spans the compact part, then the staging rows). */
-static const float *prompt_last_a(const tca_sparse *s, int g, int64_t pos) {
-    return s->pl_a + (int64_t)g * (s->n_ctx + s->w + 2 * s->b) + s->n_compact0[g] + (pos - s->raw_pos0);
 }
 
 /* Kth largest of x[0..n) (1 <= K <= n), reordering x (quickselect). */
