@@ -206,16 +206,23 @@ static void plots(const eval_run *r, const char *base) {
         fprintf(stderr, "tca eval: cannot run gnuplot (apt-get install gnuplot-nox); no plots\n");
         return;
     }
-    fprintf(g, "set terminal pngcairo size 1500,450 font ',10'\nset key outside bottom center horizontal\nset grid\n");
+    fprintf(g, "set terminal pngcairo size 1600,450 font ',10'\nset key outside bottom center horizontal\nset grid\n");
     const int li_last = o->n_lengths - 1;
     for (int axis = 0; axis < 2; axis++) {
         const int n_x = axis == 0 ? o->n_keeps : o->n_lengths;
         if (n_x < 2) continue;
-        fprintf(g, "set output '%s-%s.png'\nset multiplot layout 1,3 title 'tca eval: %s, %s'\n", base,
-                axis == 0 ? "keep" : "length", r->hp->arch_name,
+        /* one panel per measure of the tasks that ran */
+        const char *ylabel[4] = {"retrieval accuracy", "question accuracy", "final-chunk perplexity / dense",
+                                 "KL(dense || method), nats"};
+        int panels[4], n_panels = 0;
+        if (o->task_ret) panels[n_panels++] = 0;
+        if (o->task_qa) panels[n_panels++] = 1;
+        if (o->task_lm) panels[n_panels++] = 2, panels[n_panels++] = 3;
+        fprintf(g, "set output '%s-%s.png'\nset multiplot layout 1,%d title 'tca eval: %s, %s'\n", base,
+                axis == 0 ? "keep" : "length", n_panels, r->hp->arch_name,
                 axis == 0 ? "against the keep ratio" : "against the prompt length");
-        const char *ylabel[3] = {"retrieval accuracy", "question accuracy", "final-chunk perplexity / dense"};
-        for (int panel = 0; panel < 3; panel++) {
+        for (int pi = 0; pi < n_panels; pi++) {
+            const int panel = panels[pi];
             fprintf(g, "set xlabel '%s'\nset ylabel '%s'\n%s", axis == 0 ? "keep ratio (KV budget)" : "length (tokens)",
                     ylabel[panel], axis == 1 ? "set logscale x 2\n" : "unset logscale x\n");
             fprintf(g, "plot ");
@@ -226,9 +233,10 @@ static void plots(const eval_run *r, const char *base) {
                 for (int x = 0; x < n_x; x++) {
                     const int ki = axis == 0 ? x : 0, li = axis == 0 ? li_last : x;
                     const eval_cell *c = eval_cell_at(r, mi, ki, li), *d = eval_cell_at(r, 0, 0, li);
-                    const double v = panel == 0 ? ratio(ret_ok(c), ret_n(c))
+                    const double v = panel == 0   ? ratio(ret_ok(c), ret_n(c))
                                      : panel == 1 ? ratio(c->qa_ok, c->qa_n)
-                                                  : ppl(c) / ppl(d);
+                                     : panel == 2 ? ppl(c) / ppl(d)
+                                                  : kl(c);
                     if (!c->skipped && isfinite(v))
                         fprintf(g, "%g %g\n", axis == 0 ? c->keep_target_eff : (double)o->lengths[li], v);
                 }
