@@ -119,6 +119,16 @@ static tca_budget *shipped_budget(const tca_model *m, char *path_out, size_t cap
     return best;
 }
 
+void attn_dense_first_layers(tca_budget *b, int n) {
+    for (int l = 0; l < n && l < b->n_layer; l++)
+        for (int g = 0; g < b->n_head_kv; g++) {
+            tca_head_budget *hb = &b->heads[l * b->n_head_kv + g];
+            memset(hb->p, 0, sizeof hb->p);
+            hb->p[tca_budget_n_counts(b) - 1] = 1.0;
+            hb->has_thresholds = 0;
+        }
+}
+
 int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget) {
     *budget = NULL;
     cp->kv_type = a->kv_type;
@@ -181,14 +191,7 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
         tca_budget_free(b);
         return -1;
     }
-    /* dense first layers: every block of their heads keeps all b tokens */
-    for (int l = 0; l < a->dense_layers && l < b->n_layer; l++)
-        for (int g = 0; g < b->n_head_kv; g++) {
-            tca_head_budget *hb = &b->heads[l * b->n_head_kv + g];
-            memset(hb->p, 0, sizeof hb->p);
-            hb->p[tca_budget_n_counts(b) - 1] = 1.0;
-            hb->has_thresholds = 0;
-        }
+    attn_dense_first_layers(b, a->dense_layers);
     cp->attn = TCA_ATTN_TCA;
     cp->budget = b;
     *budget = b;

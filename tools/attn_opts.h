@@ -35,6 +35,9 @@ extern const char attn_help[];
  * message printed (a bad file, a keep ratio that sink + window alone exceed at L, ...). */
 int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_params *cp, tca_budget **budget);
 
+/* Dense first layers: every block of the first n layers' heads keeps all its tokens. */
+void attn_dense_first_layers(tca_budget *b, int n);
+
 /* "dense" or "tca keep 0.39 (uniform)" / "tca budget FILE", for summaries (after attn_configure). */
 void attn_describe(const attn_options *a, const tca_context_params *cp, char *out, size_t cap);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../attn_opts.h"
 #include "eval.h"
 #include "tca_config.h"
 
@@ -163,13 +164,7 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         tca_budget_free(b);
         return skip(cell, "the window is not a multiple of the block size");
     }
-    for (int l = 0; l < m->dense_layers && l < b->n_layer; l++)
-        for (int g = 0; g < b->n_head_kv; g++) {
-            tca_head_budget *hb = &b->heads[l * b->n_head_kv + g];
-            memset(hb->p, 0, sizeof hb->p);
-            hb->p[tca_budget_n_counts(b) - 1] = 1.0;
-            hb->has_thresholds = 0;
-        }
+    attn_dense_first_layers(b, m->dense_layers);
     cell->sink = b->sink;
     cell->window = b->window;
     *out = b;
