@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "attn_opts.h"
 #include "commands.h"
 #include "tca/tca.h"
 #include "tca_config.h"
 #include "version.h"
+#include "wall_clock.h"
 
 #define MAX_LIST 16
 
@@ -56,12 +56,6 @@ static int parse_list(const char *s, long *out, int *n) {
         p = end;
     }
     return *n ? 0 : -1;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct result {

@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "generate.h"
 #include "tca/tca.h"
 #include "tca_config.h"
+#include "wall_clock.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -41,12 +41,6 @@ static void help(FILE *f) {
             "      --report FILE    every candidate's error and keep per head, the choice, time, memory (JSON)\n"
             "      --plots DIR      DIR/keep_heatmap.png (keep per layer and KV head) and DIR/error_vs_keep.png\n"
             "                       (every candidate, chosen ones marked), drawn with gnuplot\n");
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 typedef struct progress {

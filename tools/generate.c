@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "tca_config.h"
+#include "wall_clock.h"
 
 const char gen_common_help[] =
     "  -m, --model MODEL    .gguf path or fetched model name (default " TCA_DEFAULT_MODEL ")\n"
@@ -119,12 +119,6 @@ char *read_file(const char *path, size_t *len) {
     buf[n] = '\0';
     *len = n;
     return buf;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Peak resident memory of this process, bytes (weights count as their mapped pages are read). */

@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels.h"
 #include "quant.h"
@@ -30,12 +29,6 @@
 
 #define CHUNK 32    /* query positions per prefill call */
 #define COLD_HEADS 64
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static float frand(void) { /* [-1, 1) */
@@ -65,6 +58,7 @@ static void cpu_name(char *out, size_t size) {
  * throughput on current cores), GFLOP/s = 2 * lanes * FMAs / s. */
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include "../wall_clock.h"
 __attribute__((target("avx2,fma"))) static double peak_avx2(void) {
     __m256 a[12];
     for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);

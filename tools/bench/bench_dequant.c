@@ -12,22 +12,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels.h"
 #include "quant.h"
+#include "../wall_clock.h"
 
 #ifndef TCA_BENCH_COMMIT
 #define TCA_BENCH_COMMIT "unknown"
 #endif
 
 #define SMALL_N 65536
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint8_t rnd8(void) {

@@ -27,10 +27,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels.h"
 #include "quant.h"
+#include "../wall_clock.h"
 
 #ifndef TCA_BENCH_COMMIT
 #define TCA_BENCH_COMMIT "unknown"
@@ -45,12 +45,6 @@
 #define COLD_BYTES (256ll << 20)
 
 void openblas_set_num_threads(int num_threads);
-
-static double now_s(clockid_t clock) {
-    struct timespec ts;
-    clock_gettime(clock, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint64_t rnd(void) {
@@ -109,12 +103,12 @@ static int quick;
         double best_ = 1e30;                                                                      \
         for (int trial_ = 0; trial_ < trials_; trial_++) {                                        \
             int64_t reps_ = 0;                                                                    \
-            const double t0_ = now_s(clock);                                                      \
+            const double t0_ = clock_seconds(clock);                                                      \
             double t_;                                                                            \
             do {                                                                                  \
                 body;                                                                             \
                 reps_++;                                                                          \
-                t_ = now_s(clock) - t0_;                                                          \
+                t_ = clock_seconds(clock) - t0_;                                                          \
             } while (t_ < min_s_);                                                                \
             if (t_ / (double)reps_ < best_) best_ = t_ / (double)reps_;                           \
         }                                                                                         \

@@ -9,23 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tca/tca.h"
 #include "tca_config.h"
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "../wall_clock.h"
 
 /* CPU time of this thread: on a shared machine the wall time also counts waiting for a core. */
-static double cpu_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static double cpu_s(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 static void cpu_name(char *out, size_t size) {
     snprintf(out, size, "unknown");

@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../commands.h"
 #include "eval.h"
 #include "tca_config.h"
+#include "../wall_clock.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -166,7 +166,7 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
         for (int ki = 0; ki < o->n_keeps; ki++) {
             eval_cell *cell = eval_cell_at(r, mi, ki, li);
             if (cell->skipped) continue;
-            const double t0 = eval_now();
+            const double t0 = now_s();
             char *text = NULL;
             double keep = 1;
             if (eval_answer(r, budgets[mi * o->n_keeps + ki], p, &text, &keep)) return -1;
@@ -183,7 +183,7 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
                 cell->qa_n++, cell->qa_ok += ok;
             }
             cell->keep_sum += keep, cell->n_keep++;
-            const double dt = eval_now() - t0;
+            const double dt = now_s() - t0;
             cell->seconds += dt;
             cJSON *s = cJSON_CreateObject();
             cJSON_AddNumberToObject(s, "length", (double)o->lengths[li]);
@@ -200,7 +200,7 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
             for (int i = 0; i < p->n_answers; i++) cJSON_AddItemToArray(want, cJSON_CreateString(p->answers[i]));
             cJSON_AddItemToArray(r->samples, s);
             r->n_done++;
-            const double el = eval_now() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
+            const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
             fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: %s (keep %.3f, %.1f s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)o->lengths[li], p->what,
                     o->methods[mi].label, o->methods[mi].kind == EVAL_DENSE ? 1.0 : o->keeps[ki],
@@ -222,16 +222,16 @@ static int run_lm(eval_run *r, int li, int sample, tca_budget **budgets) {
         for (int ki = 0; ki < o->n_keeps && !rc; ki++) {
             eval_cell *cell = eval_cell_at(r, mi, ki, li);
             if (cell->skipped) continue;
-            const double t0 = eval_now();
+            const double t0 = now_s();
             double keep = 1;
             const double nll0 = cell->nll_final;
             const int64_t nf0 = cell->n_final;
             if ((rc = eval_lm(r, budgets[mi * o->n_keeps + ki], ids, L, &ref, cell, &keep))) break;
             cell->keep_sum += keep, cell->n_keep++;
-            const double dt = eval_now() - t0;
+            const double dt = now_s() - t0;
             cell->seconds += dt;
             r->n_done++;
-            const double el = eval_now() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
+            const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
             fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: final-chunk ppl %.3f (keep %.3f, %.1f s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)L, what, o->methods[mi].label,
                     o->methods[mi].kind == EVAL_DENSE ? 1.0 : o->keeps[ki],
@@ -273,7 +273,7 @@ int tca_cmd_eval(int argc, char **argv) {
     int rc = parse_args(&o, argc, argv, &qa_file);
     if (rc) return rc > 0 ? 0 : 2;
 
-    eval_run r = {.o = &o, .t0 = eval_now()};
+    eval_run r = {.o = &o, .t0 = now_s()};
     eval_qa_item *qa = NULL;
     int n_qa_items = 0;
     if (o.task_qa && eval_qa_load(qa_file, &qa, &n_qa_items)) return 1;
@@ -334,7 +334,7 @@ int tca_cmd_eval(int argc, char **argv) {
         for (int w = 0; w < o.n_lm && o.task_lm && !rc; w++) rc = run_lm(&r, li, w, budgets);
         for (int i = 0; i < o.n_methods * o.n_keeps; i++) tca_budget_free(budgets[i]), budgets[i] = NULL;
     }
-    if (!rc) rc = eval_write_report(&r, eval_now() - r.t0);
+    if (!rc) rc = eval_write_report(&r, now_s() - r.t0);
     free(budgets);
     free(r.cells);
     cJSON_Delete(r.samples);

@@ -142,6 +142,4 @@ void eval_dense_ref_free(eval_dense_ref *d);
 /* report.c */
 int eval_write_report(eval_run *r, double seconds);
 
-double eval_now(void);
-
 #endif

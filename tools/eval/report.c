@@ -12,12 +12,6 @@
 #include "tca_config.h"
 #include "version.h"
 
-double eval_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static double ratio(int ok, int n) { return n ? (double)ok / n : NAN; }
 static int ret_n(const eval_cell *c) { return c->ret_n[0] + c->ret_n[1] + c->ret_n[2]; }
 static int ret_ok(const eval_cell *c) { return c->ret_ok[0] + c->ret_ok[1] + c->ret_ok[2]; }
