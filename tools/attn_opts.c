@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "tca_config.h"
+#include "cli_args.h"
 
 const char attn_help[] =
     "      --attn MODE      dense or tca. Default: tca with the model's shipped budget (models/budgets/,\n"
@@ -34,13 +35,10 @@ void attn_options_default(attn_options *a) {
 }
 
 static int int_value(const char *opt, const char *v, long lo, long hi, int *out) {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || *end || x < lo || x > hi)
-        return fprintf(stderr, "tca: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, v ? v : ""), -1;
-    *out = (int)x;
-    return 1;
+    long x;
+    const int r = cli_long(opt, v, lo, hi, &x);
+    if (r > 0) *out = (int)x;
+    return r;
 }
 
 static int real_value(const char *opt, const char *v, double lo, double hi, double *out) {

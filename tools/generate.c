@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "tca_config.h"
 #include "wall_clock.h"
+#include "cli_args.h"
 
 const char gen_common_help[] =
     "  -m, --model MODEL    .gguf path or fetched model name (default " TCA_DEFAULT_MODEL ")\n"
@@ -29,18 +30,6 @@ void gen_options_default(gen_options *o) {
     o->n_predict = 128;
     o->sampling = tca_sampler_default_params();
     attn_options_default(&o->attn);
-}
-
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = s ? strtol(s, &end, 10) : 0;
-    if (!s || errno || *end || v < lo || v > hi) {
-        fprintf(stderr, "tca: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, s ? s : "");
-        return -1;
-    }
-    *out = v;
-    return 1;
 }
 
 static int parse_float(const char *opt, const char *s, double lo, double hi, float *out) {
@@ -65,19 +54,19 @@ int gen_parse_common(gen_options *o, int argc, char **argv, int *i) {
         o->model = v;
         r = 1;
     } else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) {
-        if ((r = parse_long(a, v, 0, 1 << 24, &n)) > 0) o->n_predict = (int)n;
+        if ((r = cli_long(a, v, 0, 1 << 24, &n)) > 0) o->n_predict = (int)n;
     } else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-        if ((r = parse_long(a, v, 1, 1024, &n)) > 0) o->n_threads = (int)n;
+        if ((r = cli_long(a, v, 1, 1024, &n)) > 0) o->n_threads = (int)n;
     } else if (!strcmp(a, "-c") || !strcmp(a, "--ctx")) {
-        if ((r = parse_long(a, v, 1, 1 << 24, &n)) > 0) o->n_ctx = (int)n;
+        if ((r = cli_long(a, v, 1, 1 << 24, &n)) > 0) o->n_ctx = (int)n;
     } else if (!strcmp(a, "--temp")) {
         r = parse_float(a, v, 0, 100, &o->sampling.temp);
     } else if (!strcmp(a, "--top-k")) {
-        if ((r = parse_long(a, v, 0, 1 << 24, &n)) > 0) o->sampling.top_k = (int)n;
+        if ((r = cli_long(a, v, 0, 1 << 24, &n)) > 0) o->sampling.top_k = (int)n;
     } else if (!strcmp(a, "--top-p")) {
         r = parse_float(a, v, 1e-6, 1, &o->sampling.top_p);
     } else if (!strcmp(a, "--seed")) {
-        if ((r = parse_long(a, v, 0, 0x7fffffffL, &n)) > 0) o->sampling.seed = (uint64_t)n;
+        if ((r = cli_long(a, v, 0, 0x7fffffffL, &n)) > 0) o->sampling.seed = (uint64_t)n;
     } else if (!strcmp(a, "--json")) {
         o->json = true;
         return 1;

@@ -1,7 +1,6 @@
 /* tca eval: the evaluation harness (eval.h, docs/eval/README.md). */
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "eval.h"
 #include "tca_config.h"
 #include "../wall_clock.h"
+#include "../cli_args.h"
 
 static void help(FILE *f) {
     fprintf(f,
@@ -60,16 +60,6 @@ static int split_list(const char *opt, const char *v, char out[][96], int max) {
     return n;
 }
 
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || errno || *end || x < lo || x > hi)
-        return fprintf(stderr, "tca eval: %s expects an integer in [%ld, %ld], got '%s'\n", opt, lo, hi, v ? v : ""), -1;
-    *out = x;
-    return 0;
-}
-
 static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file) {
     char items[EVAL_MAX_METHODS][96];
     const char *methods = "dense,tca,uniform,streaming,snapkv";
@@ -93,7 +83,7 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
         } else if (!strcmp(a, "--length")) {
             if ((n = split_list(a, v, items, EVAL_MAX_LENGTHS)) < 0) return -1;
             for (o->n_lengths = 0; o->n_lengths < n; o->n_lengths++) {
-                if (parse_int(a, items[o->n_lengths], 1536, 1 << 20, &x)) return -1;
+                if (cli_long(a, items[o->n_lengths], 1536, 1 << 20, &x) < 0) return -1;
                 o->lengths[o->n_lengths] = x;
             }
         } else if (!strcmp(a, "--tasks")) {
@@ -106,30 +96,30 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
                 else return fprintf(stderr, "tca eval: unknown task '%s' (retrieval, lm, qa)\n", items[k]), -1;
             }
         } else if (!strcmp(a, "--depths")) {
-            if (parse_int(a, v, 1, EVAL_MAX_DEPTHS, &x)) return -1;
+            if (cli_long(a, v, 1, EVAL_MAX_DEPTHS, &x) < 0) return -1;
             o->n_depths = (int)x;
         } else if (!strcmp(a, "--qa")) {
-            if (parse_int(a, v, 0, 100000, &x)) return -1;
+            if (cli_long(a, v, 0, 100000, &x) < 0) return -1;
             o->n_qa = (int)x;
         } else if (!strcmp(a, "--qa-file")) *qa_file = v;
         else if (!strcmp(a, "--lm")) {
-            if (parse_int(a, v, 1, 64, &x)) return -1;
+            if (cli_long(a, v, 1, 64, &x) < 0) return -1;
             o->n_lm = (int)x;
         } else if (!strcmp(a, "--lm-final")) {
-            if (parse_int(a, v, 2, 1 << 16, &x)) return -1;
+            if (cli_long(a, v, 2, 1 << 16, &x) < 0) return -1;
             o->lm_final = (int)x;
         } else if (!strcmp(a, "--lm-from")) {
-            if (parse_int(a, v, 0, 1 << 20, &x)) return -1;
+            if (cli_long(a, v, 0, 1 << 20, &x) < 0) return -1;
             o->lm_from = (int)x;
         } else if (!strcmp(a, "--data")) o->data_dir = v;
         else if (!strcmp(a, "--budgets")) o->budget_dir = v;
         else if (!strcmp(a, "--seed")) {
-            if (parse_int(a, v, 0, 0x7fffffffL, &x)) return -1;
+            if (cli_long(a, v, 0, 0x7fffffffL, &x) < 0) return -1;
             o->seed = (uint64_t)x;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->out_dir = v;
         else if (!strcmp(a, "--name")) o->name = v;
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
-            if (parse_int(a, v, 1, 1024, &x)) return -1;
+            if (cli_long(a, v, 1, 1024, &x) < 0) return -1;
             o->threads = (int)x;
         } else return fprintf(stderr, "tca eval: unknown option '%s'\n\n", a), help(stderr), -1;
     }
