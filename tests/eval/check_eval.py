@@ -1,7 +1,7 @@
 """tca eval end to end on SmolLM2 at a small length: every method runs every task, the JSON holds
 what the report says, the scoring is redone here from the recorded outputs, the KV budget equals
-the calibrated file's keep at that length (computed here with tests/reference/tca_ref.py), and bad
-input is refused with a clear message.
+the calibrated file's keep at that length (computed here with tests/reference/tca_ref.py), a run
+stopped early leaves a report of what it did, and bad input is refused with a clear message.
 
 usage: check_eval.py TCA SOURCE_ROOT
 """
@@ -91,6 +91,21 @@ check(agree and len(res['samples']) == len(METHODS) * (3 * DEPTHS + QA),
       f'{len(res["samples"])} samples: each one\'s score recomputed from its output agrees; prompts within [L-64, L]')
 md = open(os.path.join(out, 't.md')).read()
 check('| tca | 0.39 |' in md and 'Targets at keep 0.39' in md, 'the markdown has the table and the target lines')
+check(res['runs_done'] == res['runs_planned'] == len(res['samples']) + len(METHODS) and 'Partial' not in md,
+      f'complete: {res["runs_done"]} of {res["runs_planned"]} runs, not marked partial')
+
+# a run stopped after its first sample leaves a report of what it did, marked partial
+p = subprocess.Popen([TCA, 'eval', '-m', 'smollm2', '--length', str(L), '--tasks', 'qa', '--qa', '3', '--methods',
+                      'dense,tca', '-o', out, '--name', 'stopped', '-t', '2'], stderr=subprocess.PIPE, text=True)
+for line in p.stderr:
+    if line.startswith('[1/6]'):
+        break
+p.kill()
+p.wait()
+part = json.load(open(os.path.join(out, 'stopped.json')))
+md = open(os.path.join(out, 'stopped.md')).read()
+check(part['runs_done'] == len(part['samples']) == 1 and part['runs_planned'] == 6 and 'Partial: 1 of 6 runs' in md,
+      f'stopped after one run: the report holds it ({part["runs_done"]} of {part["runs_planned"]}), marked partial')
 
 # bad input
 for args, needle in [(['--methods', 'dense,bogus'], "unknown method 'bogus'"),

@@ -20,7 +20,9 @@ static void help(FILE *f) {
             "modelling on held-out books (final-chunk perplexity; KL and top-1 agreement against dense at\n"
             "every position from --lm-from on), and questions about book passages asked in the chat template\n"
             "as `tca ask` asks them. Writes OUT/NAME.json, OUT/NAME.md and, with more than one keep ratio or\n"
-            "length, OUT/NAME-*.png (gnuplot). The defaults are the quick suite (SmolLM2 at 4K, ~20 min).\n\n"
+            "length, OUT/NAME-*.png (gnuplot); the JSON and markdown also after every run, marked partial,\n"
+            "so that a stopped run keeps what it did. The defaults are the quick suite (SmolLM2 at 4K,\n"
+            "~20 min).\n\n"
             "  -m, --model MODEL    .gguf path or fetched model name (default " TCA_DEFAULT_MODEL ")\n"
             "      --methods LIST   comma-separated, of: dense, tca (the calibrated budget shipped in\n"
             "                       models/budgets for the keep ratio), uniform (one log-Gaussian for every\n"
@@ -190,6 +192,7 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
             for (int i = 0; i < p->n_answers; i++) cJSON_AddItemToArray(want, cJSON_CreateString(p->answers[i]));
             cJSON_AddItemToArray(r->samples, s);
             r->n_done++;
+            if (eval_write_report(r, now_s() - r->t0, false)) return free(text), -1; /* the checkpoint, first */
             const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
             fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: %s (keep %.3f, %.1f s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)o->lengths[li], p->what,
@@ -221,6 +224,7 @@ static int run_lm(eval_run *r, int li, int sample, tca_budget **budgets) {
             const double dt = now_s() - t0;
             cell->seconds += dt;
             r->n_done++;
+            if ((rc = eval_write_report(r, now_s() - r->t0, false))) break; /* the checkpoint, first */
             const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
             fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: final-chunk ppl %.3f (keep %.3f, %.1f s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)L, what, o->methods[mi].label,
@@ -324,7 +328,7 @@ int tca_cmd_eval(int argc, char **argv) {
         for (int w = 0; w < o.n_lm && o.task_lm && !rc; w++) rc = run_lm(&r, li, w, budgets);
         for (int i = 0; i < o.n_methods * o.n_keeps; i++) tca_budget_free(budgets[i]), budgets[i] = NULL;
     }
-    if (!rc) rc = eval_write_report(&r, now_s() - r.t0);
+    if (!rc) rc = eval_write_report(&r, now_s() - r.t0, true);
     free(budgets);
     free(r.cells);
     cJSON_Delete(r.samples);

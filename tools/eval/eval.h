@@ -140,6 +140,8 @@ int eval_lm(eval_run *r, const tca_budget *b, const tca_token *ids, int64_t L, e
 void eval_dense_ref_free(eval_dense_ref *d);
 
 /* report.c */
-int eval_write_report(eval_run *r, double seconds);
+/* OUT/NAME.json and .md; final: also the plots and the tables on stdout (a checkpoint after
+ * every run writes only the two files, marked partial, so that a stopped run loses nothing) */
+int eval_write_report(eval_run *r, double seconds, bool final);
 
 #endif

@@ -2,6 +2,7 @@
  * targets checked, and PNG plots through gnuplot. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,13 +88,17 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
     fprintf(f, "# tca eval: %s\n\n", r->model_path);
     fprintf(f, "%s, tca commit %s, %d threads, seed %llu, %.1f min in all.\n\n```sh\n%s\n```\n\n", date, TCA_COMMIT,
             o->threads, (unsigned long long)o->seed, seconds / 60, r->cmdline);
+    if (r->n_done < r->n_total)
+        fprintf(f, "**Partial: %lld of %lld runs done** (written after every run; the run was still going, or "
+                   "stopped).\n\n", (long long)r->n_done, (long long)r->n_total);
     fprintf(f, "Retrieval: %d needle depths per task; questions: %d; language modelling: %d windows, "
                "perplexity of the final %d tokens (fed one at a time), KL(dense || method) and top-1 agreement "
                "with dense at every position from %d on (KL final chunk: the decoded positions only; the prompt's "
                "rows of prompt-last methods attend over a selection made with the prompt's last query). The KV "
                "budget is the whole-cache keep ratio every method at a keep target runs at: the calibrated "
                "budget's at that length.\n",
-            o->n_depths, o->task_qa ? o->n_qa : 0, o->task_lm ? o->n_lm : 0, o->lm_final, o->lm_from);
+            o->task_ret ? o->n_depths : 0, o->task_qa ? o->n_qa : 0, o->task_lm ? o->n_lm : 0, o->lm_final,
+            o->lm_from);
     for (int li = 0; li < o->n_lengths; li++) {
         fprintf(f, "\n## Length %lld\n\n", (long long)o->lengths[li]);
         fprintf(f, "| method | keep target | KV budget | keep measured | retrieval single | multikey | multivalue | "
@@ -110,7 +115,9 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                     fprintf(f, " skipped: %s ||||||||||||\n", c->note);
                     continue;
                 }
-                fprintf(f, " %.3f | %.3f |", c->keep_target_eff, keep_of(c));
+                fprintf(f, " %.3f |", c->keep_target_eff);
+                if (c->n_keep) fprintf(f, " %.3f |", keep_of(c));
+                else fprintf(f, " - |"); /* not run yet (a partial report) */
                 for (int k = 0; k < RET_KINDS; k++) pct(f, c->ret_ok[k], c->ret_n[k]);
                 pct(f, ret_ok(c), ret_n(c));
                 pct(f, c->qa_ok, c->qa_n);
@@ -152,6 +159,16 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
     }
 }
 
+/* One measure of a sentence listing them: "a; b; c". */
+static void part(FILE *f, int *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(*n ? "; " : " ", f);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    ++*n;
+}
+
 /* The targets at keep 0.39, for the tca method against dense and the baselines. */
 static void targets(const eval_run *r, FILE *f) {
     const eval_opts *o = r->o;
@@ -173,17 +190,25 @@ static void targets(const eval_run *r, FILE *f) {
         const double dr = 100 * (ratio(ret_ok(t), ret_n(t)) - ratio(ret_ok(d), ret_n(d)));
         const double dq = 100 * (ratio(t->qa_ok, t->qa_n) - ratio(d->qa_ok, d->qa_n));
         const double dp = 100 * (ppl(t) / ppl(d) - 1);
-        fprintf(f, "- length %lld: retrieval %+.1f points against dense (target >= -1): %s; questions %+.1f points "
-                   "(target >= -1): %s; final-chunk perplexity %+.2f%% (target <= +2%%): %s.",
-                (long long)o->lengths[li], dr, isnan(dr) ? "not run" : dr >= -1 ? "met" : "MISSED", dq,
-                isnan(dq) ? "not run" : dq >= -1 ? "met" : "MISSED", dp, isnan(dp) ? "not run" : dp <= 2 ? "met" : "MISSED");
+        int n = 0; /* measures of tasks that did not run (or not yet) are left out */
+        fprintf(f, "- length %lld:", (long long)o->lengths[li]);
+        if (!isnan(dr)) part(f, &n, "retrieval %+.1f points against dense (target >= -1): %s", dr, dr >= -1 ? "met" : "MISSED");
+        if (!isnan(dq)) part(f, &n, "questions %+.1f points (target >= -1): %s", dq, dq >= -1 ? "met" : "MISSED");
+        if (!isnan(dp)) part(f, &n, "final-chunk perplexity %+.2f%% (target <= +2%%): %s", dp, dp <= 2 ? "met" : "MISSED");
+        fprintf(f, n ? "." : " nothing measured yet.");
         const int base[2] = {m_stream, m_snap};
         for (int b = 0; b < 2; b++) {
             if (base[b] < 0 || eval_cell_at(r, base[b], ki, li)->skipped) continue;
             const eval_cell *x = eval_cell_at(r, base[b], ki, li);
-            fprintf(f, " Against %s: retrieval %+.1f, questions %+.1f points, perplexity %.4f vs %.4f, KL %.4f vs %.4f.",
-                    o->methods[base[b]].label, 100 * (ratio(ret_ok(t), ret_n(t)) - ratio(ret_ok(x), ret_n(x))),
-                    100 * (ratio(t->qa_ok, t->qa_n) - ratio(x->qa_ok, x->qa_n)), ppl(t), ppl(x), kl(t), kl(x));
+            const double xr = 100 * (ratio(ret_ok(t), ret_n(t)) - ratio(ret_ok(x), ret_n(x)));
+            const double xq = 100 * (ratio(t->qa_ok, t->qa_n) - ratio(x->qa_ok, x->qa_n));
+            n = 0;
+            fprintf(f, " Against %s:", o->methods[base[b]].label);
+            if (!isnan(xr)) part(f, &n, "retrieval %+.1f points", xr);
+            if (!isnan(xq)) part(f, &n, "questions %+.1f points", xq);
+            if (!isnan(ppl(t) + ppl(x))) part(f, &n, "perplexity %.4f vs %.4f", ppl(t), ppl(x));
+            if (!isnan(kl(t) + kl(x))) part(f, &n, "KL %.4f vs %.4f", kl(t), kl(x));
+            fprintf(f, n ? "." : " nothing measured yet.");
         }
         fprintf(f, "\n");
     }
@@ -258,7 +283,7 @@ static void plots(const eval_run *r, const char *base) {
     if (rc) fprintf(stderr, "tca eval: gnuplot failed (status %d)\n", rc);
 }
 
-int eval_write_report(eval_run *r, double seconds) {
+int eval_write_report(eval_run *r, double seconds, bool final) {
     const eval_opts *o = r->o;
     char name[256], base[4096], date[32];
     const time_t now = time(NULL);
@@ -284,6 +309,8 @@ int eval_write_report(eval_run *r, double seconds) {
     cJSON_AddNumberToObject(root, "seed", (double)o->seed);
     cJSON_AddNumberToObject(root, "threads", o->threads);
     cJSON_AddNumberToObject(root, "seconds", seconds);
+    cJSON_AddNumberToObject(root, "runs_done", (double)r->n_done);
+    cJSON_AddNumberToObject(root, "runs_planned", (double)r->n_total);
     cJSON *cells = cJSON_AddArrayToObject(root, "results");
     for (int li = 0; li < o->n_lengths; li++)
         for (int ki = 0; ki < o->n_keeps; ki++)
@@ -292,25 +319,23 @@ int eval_write_report(eval_run *r, double seconds) {
     cJSON_AddItemReferenceToObject(root, "samples", r->samples);
     char *js = cJSON_Print(root);
     cJSON_Delete(root);
-    char path[4200];
+    /* each file whole or not at all: written beside, then renamed over the last checkpoint */
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s.json", base);
-    FILE *f = fopen(path, "w");
-    if (!f || !js) {
-        fprintf(stderr, "tca eval: cannot write %s\n", path);
-        free(js);
-        if (f) fclose(f);
-        return -1;
-    }
-    fputs(js, f);
-    fputc('\n', f);
-    fclose(f);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && js && fputs(js, f) >= 0 && fputc('\n', f) != EOF;
+    ok = (f && !fclose(f)) && ok && !rename(tmp, path);
     free(js);
+    if (!ok) return fprintf(stderr, "tca eval: cannot write %s\n", path), -1;
 
     snprintf(path, sizeof path, "%s.md", base);
-    if (!(f = fopen(path, "w"))) return fprintf(stderr, "tca eval: cannot write %s\n", path), -1;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (!(f = fopen(tmp, "w"))) return fprintf(stderr, "tca eval: cannot write %s\n", path), -1;
     markdown(r, f, seconds, date);
     targets(r, f);
-    fclose(f);
+    if (fclose(f) || rename(tmp, path)) return fprintf(stderr, "tca eval: cannot write %s\n", path), -1;
+    if (!final) return 0;
     markdown(r, stdout, seconds, date);
     targets(r, stdout);
     plots(r, base);
