@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_args.h"
 #include "commands.h"
 #include "tca_config.h"
-#include "cli_args.h"
 
 const char attn_help[] =
     "      --attn MODE      dense or tca. Default: tca with the model's shipped budget (models/budgets/,\n"

@@ -8,10 +8,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "cli_args.h"
 #include "commands.h"
 #include "tca_config.h"
 #include "wall_clock.h"
-#include "cli_args.h"
 
 const char gen_common_help[] =
     "  -m, --model MODEL    .gguf path or fetched model name (default " TCA_DEFAULT_MODEL ")\n"

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli_args.h"
 #include "../commands.h"
 #include "eval.h"
 #include "tca_config.h"
 #include "../wall_clock.h"
-#include "../cli_args.h"
 
 static void help(FILE *f) {
     fprintf(f,
