@@ -91,14 +91,17 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
     if (r->n_done < r->n_total)
         fprintf(f, "**Partial: %lld of %lld runs done** (written after every run; the run was still going, or "
                    "stopped).\n\n", (long long)r->n_done, (long long)r->n_total);
-    fprintf(f, "Retrieval: %d needle depths per task; questions: %d; language modelling: %d windows, "
-               "perplexity of the final %d tokens (fed one at a time), KL(dense || method) and top-1 agreement "
-               "with dense at every position from %d on (KL final chunk: the decoded positions only; the prompt's "
-               "rows of prompt-last methods attend over a selection made with the prompt's last query). The KV "
-               "budget is the whole-cache keep ratio every method at a keep target runs at: the calibrated "
-               "budget's at that length.\n",
-            o->task_ret ? o->n_depths : 0, o->task_qa ? o->n_qa : 0, o->task_lm ? o->n_lm : 0, o->lm_final,
-            o->lm_from);
+    /* what ran, in one paragraph: the tasks that did not run are left out */
+    if (o->task_ret) fprintf(f, "Retrieval: %d needle depths per task. ", o->n_depths);
+    if (o->task_qa) fprintf(f, "Questions: %d. ", o->n_qa);
+    if (o->task_lm)
+        fprintf(f, "Language modelling: %d windows, perplexity of the final %d tokens (fed one at a time), "
+                   "KL(dense || method) and top-1 agreement with dense at every position from %d on (KL final "
+                   "chunk: the decoded positions only; the prompt's rows of prompt-last methods attend over a "
+                   "selection made with the prompt's last query). ",
+                o->n_lm, o->lm_final, o->lm_from);
+    fprintf(f, "The KV budget is the whole-cache keep ratio every method at a keep target runs at: the "
+               "calibrated budget's at that length.\n");
     for (int li = 0; li < o->n_lengths; li++) {
         fprintf(f, "\n## Length %lld\n\n", (long long)o->lengths[li]);
         fprintf(f, "| method | keep target | KV budget | keep measured | retrieval single | multikey | multivalue | "
