@@ -244,7 +244,7 @@ void eval_qa_free(eval_qa_item *items, int n) {
  * side the book runs out, more on the other), then "\n\n" and the question, as tca ask does. */
 int eval_qa_prompt(eval_run *r, const eval_qa_item *it, int index, int64_t L, eval_prompt *p) {
     memset(p, 0, sizeof *p);
-    p->n_gen = 24;
+    p->n_gen = 48; /* Qwen restates the question before the answer; 24 tokens cut some answers */
     for (int i = 0; i < it->n_answers; i++) p->answers[p->n_answers++] = it->answers[i];
     const double depth = 0.1 + 0.2 * (index % 5);
     snprintf(p->what, sizeof p->what, "qa %s depth %.0f%%", it->id, depth * 100);
