@@ -20,7 +20,7 @@ const char attn_help[] =
     "      --tca-block B    selection block size: 16, 32 or 64 (default 32; a file fixes it)\n"
     "      --tca-sink S     first tokens always kept (default 64, or the file's)\n"
     "      --tca-window W   recent tokens kept raw, a multiple of B (default 512, or the file's)\n"
-    "      --tca-scorer S   block-last or prompt-last (default block-last, or the file's)\n"
+    "      --tca-scorer S   prompt-last or block-last (default prompt-last, or the file's)\n"
     "      --tca-redundancy R  entropy or mass (mass: prompt-last only; default entropy)\n"
     "      --tca-sigma S    width of the uniform log-Gaussian in log2 tokens (default 1)\n"
     "      --tca-dense-layers N  the first N layers keep every token (default 0)\n"
@@ -171,7 +171,8 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
     } else {
         int block = a->block >= 0 ? a->block : 32, sink = a->sink >= 0 ? a->sink : 64;
         int window = a->window >= 0 ? a->window : 512;
-        tca_scorer scorer = a->scorer == 1 ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+        /* prompt-last by default: it won on questions (docs/eval/README.md, uniform TCA at 4K) */
+        tca_scorer scorer = a->scorer == 0 ? TCA_SCORER_BLOCK_LAST : TCA_SCORER_PROMPT_LAST;
         if ((s = tca_budget_uniform_for_keep(m, block, sink, window, scorer, L, a->keep, a->sigma, &b)) != TCA_OK)
             return tca_tool_fail("--tca-keep", s), -1;
     }

@@ -15,7 +15,7 @@ typedef struct attn_options {
     const char *budget_path;
     double keep;             /* 0: none */
     int block, sink, window; /* -1: the file's, or the defaults 32, 64, 512 */
-    int scorer, redundancy;  /* -1: the file's, or block-last, entropy */
+    int scorer, redundancy;  /* -1: the file's, or prompt-last, entropy */
     double sigma;            /* uniform configuration's log-Gaussian width */
     int dense_layers;        /* the first N layers keep every token */
     tca_kv_type kv_type;

@@ -33,7 +33,7 @@ static void help(FILE *f) {
             "      --block B        16, 32 (default) or 64\n"
             "      --sink S         default 64\n"
             "      --window W       default 512 (a multiple of B)\n"
-            "      --scorer S       block-last (default) or prompt-last\n"
+            "      --scorer S       prompt-last (default) or block-last\n"
             "      --redundancy R   entropy (default) or mass (prompt-last only)\n"
             "      --rows R         last query rows whose error is measured (default 512)\n"
             "  -t, --threads N      threads (default: all cores)\n"

@@ -24,7 +24,7 @@
 typedef enum eval_kind { EVAL_DENSE, EVAL_TCA, EVAL_UNIFORM, EVAL_STREAMING, EVAL_SNAPKV } eval_kind;
 
 /* A method as given on the command line: "uniform:scorer=prompt-last,window=256". Overrides of
- * -1 keep the defaults (block 32, sink 64, window 512, block-last, entropy; the calibrated
+ * -1 keep the defaults (block 32, sink 64, window 512, prompt-last, entropy; the calibrated
  * file's own for tca). */
 typedef struct eval_method {
     char label[96];
