@@ -19,9 +19,9 @@
 #include "status_internal.h"
 #include "tca/calibrate.h"
 
-/* prompt-last: it answered more questions than block-last (docs/eval/README.md) */
 tca_calib_params tca_calib_default_params(void) {
-    tca_calib_params p = {.block = 32, .sink = 64, .window = 512, .scorer = TCA_SCORER_PROMPT_LAST,
+    tca_calib_params p = {.block = TCA_DEFAULT_BLOCK, .sink = TCA_DEFAULT_SINK, .window = TCA_DEFAULT_WINDOW,
+                          .scorer = TCA_DEFAULT_SCORER,
                           .redundancy = TCA_REDUNDANCY_ENTROPY, .rows = 512, .mode = TCA_CALIB_TARGET_KEEP,
                           .target = 0.39, .tolerance = 0.05};
     return p;

@@ -169,10 +169,9 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
             return -1;
         }
     } else {
-        int block = a->block >= 0 ? a->block : 32, sink = a->sink >= 0 ? a->sink : 64;
-        int window = a->window >= 0 ? a->window : 512;
-        /* prompt-last by default: it won on questions (docs/eval/README.md, uniform TCA at 4K) */
-        tca_scorer scorer = a->scorer == 0 ? TCA_SCORER_BLOCK_LAST : TCA_SCORER_PROMPT_LAST;
+        int block = a->block >= 0 ? a->block : TCA_DEFAULT_BLOCK, sink = a->sink >= 0 ? a->sink : TCA_DEFAULT_SINK;
+        int window = a->window >= 0 ? a->window : TCA_DEFAULT_WINDOW;
+        tca_scorer scorer = a->scorer < 0 ? TCA_DEFAULT_SCORER : a->scorer ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
         if ((s = tca_budget_uniform_for_keep(m, block, sink, window, scorer, L, a->keep, a->sigma, &b)) != TCA_OK)
             return tca_tool_fail("--tca-keep", s), -1;
     }

@@ -18,6 +18,14 @@ extern "C" {
 
 typedef enum tca_scorer { TCA_SCORER_BLOCK_LAST = 0, TCA_SCORER_PROMPT_LAST = 1 } tca_scorer;
 typedef enum tca_redundancy { TCA_REDUNDANCY_ENTROPY = 0, TCA_REDUNDANCY_MASS = 1 } tca_redundancy;
+
+/* The selection settings used where neither a budget file nor an option gives one: uniform TCA
+ * in the CLI (--tca-keep), the evaluation harness without a calibrated file, and calibration.
+ * prompt-last answered more questions than block-last (docs/eval/README.md). */
+#define TCA_DEFAULT_BLOCK 32
+#define TCA_DEFAULT_SINK 64
+#define TCA_DEFAULT_WINDOW 512
+#define TCA_DEFAULT_SCORER TCA_SCORER_PROMPT_LAST
 /* What drives the selection. TCA is the product. The other two are the evaluation's baselines
  * (docs/eval/README.md), run by the same cache and kernels at the same KV budget; they exist
  * only in memory (tca_budget_baseline) and are never read from or written to a file:

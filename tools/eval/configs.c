@@ -114,10 +114,10 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     const double keep_eff = cell->keep_target_eff;
     /* selection parameters: the method's overrides, else the calibrated file's (so that uniform
      * and the baselines differ from it only in what they keep), else the defaults */
-    int block = m->block >= 0 ? m->block : cal ? cal->block : 32;
-    int sink = m->sink >= 0 ? m->sink : cal ? cal->sink : 64;
-    int window = m->window >= 0 ? m->window : cal ? cal->window : 512;
-    tca_scorer scorer = m->scorer >= 0 ? (tca_scorer)m->scorer : cal ? cal->scorer : TCA_SCORER_PROMPT_LAST;
+    int block = m->block >= 0 ? m->block : cal ? cal->block : TCA_DEFAULT_BLOCK;
+    int sink = m->sink >= 0 ? m->sink : cal ? cal->sink : TCA_DEFAULT_SINK;
+    int window = m->window >= 0 ? m->window : cal ? cal->window : TCA_DEFAULT_WINDOW;
+    tca_scorer scorer = m->scorer >= 0 ? (tca_scorer)m->scorer : cal ? cal->scorer : TCA_DEFAULT_SCORER;
     tca_redundancy red = m->redundancy >= 0 ? (tca_redundancy)m->redundancy : cal ? cal->redundancy : TCA_REDUNDANCY_ENTROPY;
     tca_budget *b = NULL;
     if (m->kind == EVAL_TCA) {
