@@ -26,6 +26,7 @@ typedef enum tca_redundancy { TCA_REDUNDANCY_ENTROPY = 0, TCA_REDUNDANCY_MASS = 
 #define TCA_DEFAULT_SINK 64
 #define TCA_DEFAULT_WINDOW 512
 #define TCA_DEFAULT_SCORER TCA_SCORER_PROMPT_LAST
+
 /* What drives the selection. TCA is the product. The other two are the evaluation's baselines
  * (docs/eval/README.md), run by the same cache and kernels at the same KV budget; they exist
  * only in memory (tca_budget_baseline) and are never read from or written to a file:

@@ -55,7 +55,9 @@ static tca_status run_config(const tca_model *m, const char *cfg, const int32_t 
     cp.n_ctx = (int)(L + N);
     cp.n_threads = threads;
     const tca_scorer scorer = strstr(cfg, ":prompt-last") ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
-    if (!strncmp(cfg, "keep:", 5)) s = tca_budget_uniform_for_keep(m, TCA_DEFAULT_BLOCK, TCA_DEFAULT_SINK, TCA_DEFAULT_WINDOW, scorer, L, atof(cfg + 5), 1.0, &b);
+    if (!strncmp(cfg, "keep:", 5))
+        s = tca_budget_uniform_for_keep(m, TCA_DEFAULT_BLOCK, TCA_DEFAULT_SINK, TCA_DEFAULT_WINDOW, scorer, L,
+                                        atof(cfg + 5), 1.0, &b);
     else if (!strncmp(cfg, "budget:", 7)) s = tca_budget_load(cfg + 7, m, &b);
     else if (strcmp(cfg, "dense")) return fprintf(stderr, "kl_vs_dense: unknown config '%s'\n", cfg), TCA_ERR_ARG;
     if (s) return s;
