@@ -22,7 +22,7 @@
 tca_calib_params tca_calib_default_params(void) {
     tca_calib_params p = {.block = TCA_DEFAULT_BLOCK, .sink = TCA_DEFAULT_SINK, .window = TCA_DEFAULT_WINDOW,
                           .scorer = TCA_DEFAULT_SCORER,
-                          .redundancy = TCA_REDUNDANCY_ENTROPY, .rows = 512, .mode = TCA_CALIB_TARGET_KEEP,
+                          .redundancy = tca_default_redundancy(TCA_DEFAULT_SCORER), .rows = 512, .mode = TCA_CALIB_TARGET_KEEP,
                           .target = 0.39, .tolerance = 0.05};
     return p;
 }

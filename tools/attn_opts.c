@@ -21,7 +21,8 @@ const char attn_help[] =
     "      --tca-sink S     first tokens always kept (default 64, or the file's)\n"
     "      --tca-window W   recent tokens kept raw, a multiple of B (default 512, or the file's)\n"
     "      --tca-scorer S   prompt-last or block-last (default prompt-last, or the file's)\n"
-    "      --tca-redundancy R  entropy or mass (mass: prompt-last only; default entropy)\n"
+    "      --tca-redundancy R  mass or entropy (mass: prompt-last only; default mass with prompt-last,\n"
+    "                          entropy with block-last)\n"
     "      --tca-sigma S    width of the uniform log-Gaussian in log2 tokens (default 1)\n"
     "      --tca-dense-layers N  the first N layers keep every token (default 0)\n"
     "      --kv-type T      dense cache element type: f16 (default) or f32\n";
@@ -177,7 +178,10 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
     }
     if (a->sink >= 0) b->sink = a->sink;
     if (a->window >= 0) b->window = a->window;
-    if (a->scorer >= 0) b->scorer = a->scorer ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+    if (a->scorer >= 0) { /* a changed scorer takes its default ranking key unless one is given */
+        b->scorer = a->scorer ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
+        b->redundancy = tca_default_redundancy(b->scorer);
+    }
     if (a->redundancy >= 0) b->redundancy = a->redundancy ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
     if (b->window % b->block) {
         fprintf(stderr, "tca: --tca-window %d is not a multiple of the block size %d\n", b->window, b->block);

@@ -34,7 +34,8 @@ static void help(FILE *f) {
             "      --sink S         default 64\n"
             "      --window W       default 512 (a multiple of B)\n"
             "      --scorer S       prompt-last (default) or block-last\n"
-            "      --redundancy R   entropy (default) or mass (prompt-last only)\n"
+            "      --redundancy R   mass or entropy (mass: prompt-last only; default mass with prompt-last,\n"
+            "                       entropy with block-last)\n"
             "      --rows R         last query rows whose error is measured (default 512)\n"
             "  -t, --threads N      threads (default: all cores)\n"
             "  -o, --output FILE    the budget file to write (a comma-separated list with several targets)\n"
@@ -133,7 +134,7 @@ int tca_cmd_calibrate(int argc, char **argv) {
     const char *model_arg = TCA_DEFAULT_MODEL, *text_path = NULL, *out_path = NULL, *report_path = NULL, *plots = NULL;
     long tokens = 8192;
     tca_calib_params p = tca_calib_default_params();
-    int have_target = 0, have_tol = 0, n_targets = 0, n_outs = 0;
+    int have_target = 0, have_tol = 0, have_red = 0, n_targets = 0, n_outs = 0;
     double targets[8];
     char outs_buf[4096], *outs[8];
     for (int i = 1; i < argc; i++) {
@@ -158,7 +159,7 @@ int tca_cmd_calibrate(int argc, char **argv) {
         else if (!strcmp(a, "--scorer") && (!strcmp(v, "block-last") || !strcmp(v, "prompt-last")))
             p.scorer = strcmp(v, "block-last") ? TCA_SCORER_PROMPT_LAST : TCA_SCORER_BLOCK_LAST;
         else if (!strcmp(a, "--redundancy") && (!strcmp(v, "entropy") || !strcmp(v, "mass")))
-            p.redundancy = strcmp(v, "entropy") ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
+            p.redundancy = strcmp(v, "entropy") ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY, have_red = 1;
         else if (!strcmp(a, "--target-keep")) {
             for (const char *q = v; *q && n_targets < 8;) {
                 double x = strtod(q, &end);
@@ -192,6 +193,9 @@ int tca_cmd_calibrate(int argc, char **argv) {
             }
         }
     }
+    if (!have_red) p.redundancy = tca_default_redundancy(p.scorer);
+    if (p.redundancy == TCA_REDUNDANCY_MASS && p.scorer != TCA_SCORER_PROMPT_LAST)
+        return fprintf(stderr, "tca calibrate: --redundancy mass needs --scorer prompt-last\n"), 2;
     if (!text_path || !out_path || have_target == have_tol) {
         fprintf(stderr, "tca calibrate: needs --text FILE, -o BUDGET.json and one of --target-keep or --tolerance\n\n");
         help(stderr);

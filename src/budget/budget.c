@@ -73,7 +73,7 @@ tca_status tca_budget_new_uniform(const tca_model *m, int block, int sink, int w
     b->sink = sink;
     b->window = window;
     b->scorer = scorer;
-    b->redundancy = TCA_REDUNDANCY_ENTROPY;
+    b->redundancy = tca_default_redundancy(scorer);
 
     double p[TCA_MAX_COUNTS] = {0};
     tca_log_gaussian(block, mu, sigma, p);

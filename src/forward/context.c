@@ -178,4 +178,16 @@ int tca_context_block_score(const tca_context *c, int layer, int kv_head, int64_
     return 0;
 }
 
+int tca_context_prompt_score(const tca_context *c, int layer, int kv_head, int64_t j, float *a, float *key) {
+    const tca_sparse *s = c->sparse;
+    if (!s || !s->pl_scores || layer < 0 || layer >= c->hp->n_layer || kv_head < 0 || kv_head >= c->hp->n_head_kv ||
+        j < 0 || j >= s->n_blocks_max)
+        return -1;
+    const float *rec = tca_sparse_pl_score(s, layer, kv_head, j);
+    if (isnan(rec[s->b])) return -1;
+    memcpy(a, rec, (size_t)s->b * sizeof(float));
+    *key = rec[s->b];
+    return 0;
+}
+
 const char *tca_isa_active_name(void) { return tca_isa_name(tca_kernels_active()->isa); }

@@ -80,6 +80,19 @@ static void ranking_keys(const tca_sparse *s, const tca_kernels *k, int layer, i
     }
 }
 
+/* Keep what the ranked blocks of head g were ranked by, for tca_context_prompt_score: each
+ * block's slice of the prompt-last softmax and its ranking key (red, from the selection). */
+static void record_prompt_scores(const tca_sparse *s, int layer, int g, int64_t L, const float *red) {
+    int64_t jf, jl;
+    leaving_blocks(s, L, &jf, &jl);
+    const int64_t jr0 = jf > s->sink_end / s->b ? jf : s->sink_end / s->b;
+    for (int64_t j = jr0; j < jl; j++) {
+        float *rec = tca_sparse_pl_score(s, layer, g, j);
+        memcpy(rec, prompt_last_a(s, g, j * s->b), (size_t)s->b * sizeof *rec);
+        rec[s->b] = red[j - jr0];
+    }
+}
+
 void tca_sparse_prefill_select(tca_sparse *s, const tca_kernels *k, int layer, int64_t pos0, int64_t T) {
     const int b = s->b, d = s->d, G = s->G;
     const int64_t L = pos0 + T, qd = (int64_t)G * s->grp * d;
@@ -118,6 +131,8 @@ void tca_sparse_prefill_select(tca_sparse *s, const tca_kernels *k, int layer, i
                                s->red + (int64_t)g * s->n_blocks_max, s->order + (int64_t)g * s->n_blocks_max};
         tca_sparse_select_head(s, k, layer, g, s->budget.heads[(int64_t)layer * G + g].p, L, &dst);
         hc->n_compact = dst.n;
+        if (s->budget.scorer == TCA_SCORER_PROMPT_LAST && s->budget.method == TCA_METHOD_TCA)
+            record_prompt_scores(s, layer, g, L, dst.red);
     }
 }
 

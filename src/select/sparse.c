@@ -100,8 +100,10 @@ tca_status tca_sparse_new(const tca_hparams *hp, const tca_budget *budget, int64
     s->n_compact0 = alloc(G * sizeof(int64_t), bytes, &failed);
     s->red = alloc(G * nb * 4, bytes, &failed);
     s->order = alloc(G * nb * sizeof(int64_t), bytes, &failed);
-    if (budget->scorer == TCA_SCORER_PROMPT_LAST)
+    if (budget->scorer == TCA_SCORER_PROMPT_LAST) {
         s->pl_a = alloc(G * (size_t)(n_ctx + s->w + 2 * s->b) * 4, bytes, &failed);
+        s->pl_scores = alloc((size_t)n_heads * nb * (size_t)(s->b + 1) * 4, bytes, &failed);
+    }
     s->thread_scratch_floats = (int64_t)s->grp * (n_ctx + s->w + 2 * s->b) + 2 * (int64_t)nb + s->b;
     s->thread_scratch = alloc((size_t)n_threads * (size_t)s->thread_scratch_floats * 4, bytes, &failed);
     if (failed) {
@@ -116,7 +118,7 @@ tca_status tca_sparse_new(const tca_hparams *hp, const tca_budget *budget, int64
 void tca_sparse_free(tca_sparse *s) {
     if (s == NULL) return;
     void *bufs[] = {s->arena, s->scores, s->q_all, s->x_all, s->stage_k, s->stage_v, s->counts, s->cum,
-                    s->n_compact0, s->red, s->order, s->pl_a, s->thread_scratch, s->heads, s->budget.heads};
+                    s->n_compact0, s->red, s->order, s->pl_a, s->pl_scores, s->thread_scratch, s->heads, s->budget.heads};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(s);
 }
@@ -126,6 +128,9 @@ void tca_sparse_reset(tca_sparse *s) {
     s->raw_pos0 = 0;
     s->n_scored = 0;
     s->capacity_clamps = 0;
+    if (s->pl_scores)
+        for (int64_t i = 0, n = (int64_t)s->n_layer * s->G * s->n_blocks_max; i < n; i++)
+            tca_sparse_pl_score(s, 0, 0, i)[s->b] = NAN;
 }
 
 void tca_sparse_stats(const tca_sparse *s, int64_t n_tokens, tca_cache_stats *out) {

@@ -51,6 +51,8 @@ typedef struct tca_sparse {
     int64_t *n_compact0;     /* [G] n_compact of the layer before the step */
     float *red;              /* [G][n_blocks_max] ranking keys */
     float *pl_a;             /* [G][n_ctx] prompt-last: softmax over the context (scorer prompt-last) */
+    float *pl_scores;        /* prompt-last only, [n_layer][G][n_blocks_max][b + 1]: each ranked block's
+                              * slice of the prompt-last softmax, then its ranking key (NaN: not ranked) */
     int64_t *order;          /* [G][n_blocks_max] */
     float *thread_scratch;   /* per thread: grp * n_ctx + 2 * n_blocks_max + b floats */
     int64_t thread_scratch_floats;
@@ -68,6 +70,9 @@ static inline tca_head_cache *tca_sparse_head(const tca_sparse *s, int layer, in
 }
 static inline float *tca_sparse_score(const tca_sparse *s, int layer, int g, int64_t j) {
     return s->scores + (((int64_t)layer * s->G + g) * s->n_blocks_max + j) * (s->b + 1);
+}
+static inline float *tca_sparse_pl_score(const tca_sparse *s, int layer, int g, int64_t j) {
+    return s->pl_scores + (((int64_t)layer * s->G + g) * s->n_blocks_max + j) * (s->b + 1);
 }
 
 /* Layer-major prefill of T tokens at pos0 (all threads of the region call these in order):

@@ -27,6 +27,13 @@ typedef enum tca_redundancy { TCA_REDUNDANCY_ENTROPY = 0, TCA_REDUNDANCY_MASS = 
 #define TCA_DEFAULT_WINDOW 512
 #define TCA_DEFAULT_SCORER TCA_SCORER_PROMPT_LAST
 
+/* The ranking key (spec 4.2) where neither a budget file nor an option gives one: with the
+ * prompt-last scorer a block's mass, which kept every needle that entropy ranking lost on Qwen
+ * retrieval (docs/eval/README.md); with block-last the entropy (a block's own softmax has mass 1). */
+static inline tca_redundancy tca_default_redundancy(tca_scorer scorer) {
+    return scorer == TCA_SCORER_PROMPT_LAST ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
+}
+
 /* What drives the selection. TCA is the product. The other two are the evaluation's baselines
  * (docs/eval/README.md), run by the same cache and kernels at the same KV budget; they exist
  * only in memory (tca_budget_baseline) and are never read from or written to a file:
@@ -53,7 +60,7 @@ typedef struct tca_budget {
     /* selection parameters */
     int block, sink, window; /* b (power of two, 2..64), s, w (a multiple of b) */
     tca_scorer scorer;
-    tca_redundancy redundancy; /* optional in the file ("redundancy"), default entropy */
+    tca_redundancy redundancy; /* optional in the file ("redundancy"; absent: entropy, as in files written before mass) */
     tca_method method;         /* TCA for every file */
     double core_frac;          /* SNAPKV: fraction of each prompt's compressible tokens kept */
     /* calibration provenance (empty / 0 / -1 when not calibrated) */

@@ -84,6 +84,11 @@ int64_t tca_context_head_positions(const tca_context *c, int layer, int kv_head,
  * computed when that block was completed (every block's are kept: (block + 1) floats per block);
  * 0 when recorded, -1 when not (dense, or block j not complete). */
 int tca_context_block_score(const tca_context *c, int layer, int kv_head, int64_t j, float *a, float *e);
+/* Scorer prompt-last: block j's slice of the prompt-last softmax (block floats, not renormalised)
+ * and the ranking key its retain count came from (e of the renormalised slice, or its mass), as
+ * used when the block was ranked; 0 when recorded, -1 when not (block-last, dense, or a block
+ * that was never ranked: sink, window, or compressed in decode). */
+int tca_context_prompt_score(const tca_context *c, int layer, int kv_head, int64_t j, float *a, float *key);
 uint64_t tca_context_scratch_bytes(const tca_context *c); /* allocated at creation, all buffers */
 const tca_timings *tca_context_timings(const tca_context *c);
 

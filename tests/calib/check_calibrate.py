@@ -53,6 +53,10 @@ with tempfile.TemporaryDirectory() as d:
     check(b.returncode == 0 and same, 'byte-identical budget with 2 threads and with 1')
     same7 = open(f'{d}/a7.json', 'rb').read() == open(f'{d}/c.json', 'rb').read()
     check(c.returncode == 0 and same7, 'a second target chosen from one pass equals a fresh calibration for it')
+    if a.returncode == 0:
+        sel = json.load(open(f'{d}/a.json'))
+        check(sel['scorer'] == 'prompt-last' and sel['redundancy'] == 'mass',
+              f'default selection: scorer {sel["scorer"]}, redundancy {sel["redundancy"]} (prompt-last, mass)')
 
     chapter = os.path.join(ROOT, 'docs', 'texts', 'alice-chapter1.txt')
     run = subprocess.run([TCA, 'run', '-m', 'smollm2', '-f', chapter, '-n', '4', '--tca-budget', f'{d}/a.json',
@@ -103,7 +107,9 @@ with tempfile.TemporaryDirectory() as d:
                          (['--target-keep', '0', '-o', f'{d}/x.json'], '--target-keep expects ratios in (0, 1]'),
                          (['--target-keep', '0.5', '--tolerance', '0.1', '-o', f'{d}/x.json'], 'needs --text FILE, -o BUDGET.json and one of'),
                          (['--target-keep', '0.5,0.3', '-o', f'{d}/x.json'], '-o needs one file per target keep'),
-                         (['--target-keep', '0.01', '-o', f'{d}/x.json'], 'no choice of candidates reaches keep 0.010')]:
+                         (['--target-keep', '0.01', '-o', f'{d}/x.json'], 'no choice of candidates reaches keep 0.010'),
+                         (['--scorer', 'block-last', '--redundancy', 'mass', '--target-keep', '0.5', '-o', f'{d}/x.json'],
+                          '--redundancy mass needs --scorer prompt-last')]:
         r = calibrate(d, 'x', *args)
         check(r.returncode != 0 and needle in r.stderr, f'refused: {" ".join(args[:2])} -> {r.stderr.strip()[-90:]!r}')
     r = subprocess.run([TCA, 'calibrate', '-m', 'smollm2', '--text', TEXT, '--tokens', '500', '--target-keep', '0.5',

@@ -8,7 +8,9 @@ issue; docs/tca.md explains each):
    each block, sink and raw window;
 3. KV bytes equal sink + window + kept tokens per head, per the spec's formula;
 4. block-last scores computed in prefill equal those computed token by token in decode, and with
-   the same retain counts the same tokens are kept (up to near ties of the scores).
+   the same retain counts the same tokens are kept (up to near ties of the scores);
+5. under the prompt-last scorer, with entropy and with mass ranking, the kept positions are the
+   oracle's selection from the prompt-last scores the runtime recorded.
 
 usage: check_tca.py TCA_PROBE MODEL TEXT
 """
@@ -81,20 +83,25 @@ check(n == tot, f'keep-all (decode, b=16) greedy vs dense: {n}/{tot} identical')
 
 
 # 2 and 3. kept positions against the oracle, KV bytes against the formula
-def oracle_positions(run, head, cfg):
-    L = run['n_tokens']
+def oracle_kept(cfg, L, p, a, red):
+    """The oracle's kept positions and retain counts of one head, given each compressible block's
+    within-block scores a[j] and ranking key red[j] (the runtime's, so that float near-ties rank
+    alike)."""
     blocks = tca_ref.compressible_blocks(cfg, L)
-    scores = [np.array(s, dtype=np.float64) for s in head['scores']]
-    red = [float(np.float32(scores[j][cfg.block])) for j in blocks]
-    counts = tca_ref.assign_counts(cfg, np.array(head['p']), red)
+    counts = tca_ref.assign_counts(cfg, np.array(p), [red[j] for j in blocks])
     keep = set(range(0, blocks[0] * cfg.block if blocks else L))
     for j, k in zip(blocks, counts):
-        a = scores[j][:cfg.block]
-        top = sorted(range(cfg.block), key=lambda t: (-a[t], t))[:k]
+        top = sorted(range(cfg.block), key=lambda t: (-a[j][t], t))[:k]
         keep.update(j * cfg.block + t for t in top)
     if blocks:
         keep.update(range((blocks[-1] + 1) * cfg.block, L))
     return sorted(keep), counts
+
+
+def oracle_positions(run, head, cfg):
+    scores = [np.array(s, dtype=np.float64) for s in head['scores']]
+    return oracle_kept(cfg, run['n_tokens'], head['p'], [s[:cfg.block] for s in scores],
+                       [float(np.float32(s[cfg.block])) for s in scores])
 
 
 for (b, s, w, keep, L) in [(32, 64, 256, 0.39, 1200), (16, 32, 128, 0.2, 1500), (64, 64, 512, 0.6, 1500)]:
@@ -170,6 +177,36 @@ for extra in (['--scorer', 'prompt-last'], ['--feed', 'split']):
              h['positions'][-256:] == list(range(1200 - 256, 1200)) for h in run['heads'])
     check(ok, f'{" ".join(extra)}: every head holds the sink and the last 256 tokens, positions sorted and unique')
     check(abs(run['stats']['keep'] - 0.39) < 0.03, f'{" ".join(extra)}: whole-cache keep {run["stats"]["keep"]:.3f} ~ 0.39')
+
+# 5. the prompt-last scorer (the default) with either ranking key: every head's kept positions are
+# the oracle's selection from the prompt-last scores the runtime ranked by, and every key is what
+# the oracle computes from its block's slice (e of the renormalised slice, or the slice's mass)
+L5, b5 = 1200, 32
+for red in ('entropy', 'mass'):
+    run = probe(L5, '--keep', 0.39, '--block', b5, '--sink', 64, '--window', 256, '--scorer', 'prompt-last',
+                '--redundancy', red)
+    cfg = tca_ref.Config(block=b5, sink=64, window=256, scorer='prompt-last', redundancy=red)
+    blocks = tca_ref.compressible_blocks(cfg, L5)
+    bad, worst_key = 0, 0.0
+    for h in run['heads']:
+        rec = {int(r[0]): r[1:] for r in h['prompt_scores']}
+        if sorted(rec) != blocks:
+            bad += 1
+            continue
+        a, keys = {}, {}
+        for j in blocks:
+            raw = np.array(rec[j][:b5], dtype=np.float32)
+            mass = np.float32(0)
+            for x in raw:  # the runtime's sum, in its order and precision
+                mass = np.float32(mass + x)
+            a[j], keys[j] = raw / mass, float(np.float32(rec[j][b5]))
+            want = tca_ref.redundancy_of(cfg, (raw.astype(np.float64) / float(mass), float(mass)))
+            worst_key = max(worst_key, abs(keys[j] - want) / abs(want))
+        if h['positions'] != oracle_kept(cfg, L5, h['p'], a, keys)[0]:
+            bad += 1
+    check(bad == 0 and worst_key < 1e-4,
+          f'prompt-last, {red} ranking: kept positions of {len(run["heads"])} heads equal the oracle\'s from the '
+          f'recorded prompt-last scores ({bad} mismatches); ranking keys within {worst_key:.1e} of the oracle\'s')
 
 print(f'{len(failures)} failure(s)')
 sys.exit(1 if failures else 0)

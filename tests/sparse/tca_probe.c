@@ -2,11 +2,13 @@
  * configuration and writes what check_tca.py compares against the numpy oracle
  * (tests/reference/tca_ref.py) and against dense attention, as one JSON object:
  *   logits of the last prompt token, greedy continuation, per (layer, KV head) the positions
- *   held and the recorded block-last scores (a then e per block), each head's p, cache stats.
+ *   held and the recorded block-last scores (a then e per block), each head's p, cache stats;
+ *   with the prompt-last scorer also "prompt_scores": per ranked block [j, its slice of the
+ *   prompt-last softmax (b floats), its ranking key].
  *
  *   tca_probe MODEL TEXT N_TOKENS OUT.json [--dense | --keep X | --onehot K] [--block B]
  *             [--sink S] [--window W] [--scorer block-last|prompt-last] [--feed prefill|decode|split]
- *             [--gen G] [--method streaming|snapkv] [--rows-at P,P,..]
+ *             [--gen G] [--method streaming|snapkv] [--rows-at P,P,..] [--redundancy entropy|mass]
  * --onehot K: every head keeps exactly K tokens of every block (K = block: must equal dense).
  * --feed decode: the first token as a prefill, then one token at a time (the decode path);
  *        split: two prefills (half, then the rest: a prefill continuing a compressed cache).
@@ -70,6 +72,7 @@ int main(int argc, char **argv) {
     const char *feed = "prefill", *rows_at = NULL;
     tca_method method = TCA_METHOD_TCA;
     tca_scorer scorer = TCA_SCORER_BLOCK_LAST;
+    int redundancy = -1; /* the library's default for the scorer */
     for (int i = 5; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--dense")) dense = 1;
@@ -81,6 +84,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--gen")) n_gen = atoi(v), i++;
         else if (!strcmp(a, "--feed")) feed = v, i++;
         else if (!strcmp(a, "--scorer")) scorer = strcmp(v, "prompt-last") ? TCA_SCORER_BLOCK_LAST : TCA_SCORER_PROMPT_LAST, i++;
+        else if (!strcmp(a, "--redundancy")) redundancy = strcmp(v, "mass") ? TCA_REDUNDANCY_ENTROPY : TCA_REDUNDANCY_MASS, i++;
         else if (!strcmp(a, "--method")) method = strcmp(v, "streaming") ? TCA_METHOD_SNAPKV : TCA_METHOD_STREAMING, i++;
         else if (!strcmp(a, "--rows-at")) rows_at = v, i++;
         else return fprintf(stderr, "tca_probe: unknown option %s\n", a), 2;
@@ -112,6 +116,7 @@ int main(int argc, char **argv) {
         else
             s = tca_budget_new_uniform(m, block, sink, window, scorer, 0.0, 1.0, &budget);
         if (s) return fail("budget", s);
+        if (redundancy >= 0) budget->redundancy = (tca_redundancy)redundancy;
         if (onehot) {
             int ci = 0;
             while ((1 << ci) < onehot) ci++;
@@ -184,6 +189,15 @@ int main(int argc, char **argv) {
                 for (int64_t j = 0; tca_context_block_score(c, l, g, j, a, &e) == 0; j++) {
                     a[budget->block] = e;
                     cJSON_AddItemToArray(sc, cJSON_CreateFloatArray(a, budget->block + 1));
+                }
+                if (budget->scorer == TCA_SCORER_PROMPT_LAST) {
+                    cJSON *ps = cJSON_AddArrayToObject(h, "prompt_scores");
+                    float row[66];
+                    for (int64_t j = 0; j < n / budget->block; j++)
+                        if (tca_context_prompt_score(c, l, g, j, row + 1, &row[budget->block + 1]) == 0) {
+                            row[0] = (float)j;
+                            cJSON_AddItemToArray(ps, cJSON_CreateFloatArray(row, budget->block + 2));
+                        }
                 }
             }
             cJSON_AddItemToArray(heads, h);

@@ -253,7 +253,12 @@ static void test_uniform(void) {
         tca_log_gaussian(16, 1.0, 0.5, p);
         CHECK(memcmp(b->heads[89].p, p, 5 * sizeof *p) == 0 && b->heads[89].layer == 29 &&
               b->heads[89].kv_head == 2 && b->heads[89].keep == -1 && !b->heads[89].has_thresholds);
+        CHECK(b->redundancy == TCA_REDUNDANCY_MASS); /* the default ranking key of prompt-last */
     }
+    tca_budget_free(b);
+    b = NULL;
+    CHECK_OK(tca_budget_new_uniform(model, 32, 64, 512, TCA_SCORER_BLOCK_LAST, 2.5, 1.0, &b));
+    if (b) CHECK(b->redundancy == TCA_REDUNDANCY_ENTROPY); /* block-last has no mass to rank by */
     tca_budget_free(b);
     b = (tca_budget *)&failures;
     CHECK_FAIL(tca_budget_new_uniform(model, 48, 64, 512, TCA_SCORER_BLOCK_LAST, 1, 1, &b), TCA_ERR_ARG, "block");

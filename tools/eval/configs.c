@@ -118,7 +118,11 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     int sink = m->sink >= 0 ? m->sink : cal ? cal->sink : TCA_DEFAULT_SINK;
     int window = m->window >= 0 ? m->window : cal ? cal->window : TCA_DEFAULT_WINDOW;
     tca_scorer scorer = m->scorer >= 0 ? (tca_scorer)m->scorer : cal ? cal->scorer : TCA_DEFAULT_SCORER;
-    tca_redundancy red = m->redundancy >= 0 ? (tca_redundancy)m->redundancy : cal ? cal->redundancy : TCA_REDUNDANCY_ENTROPY;
+    /* the ranking key: the method's, else the file's unless the method changes the scorer, else
+     * the default for the scorer */
+    tca_redundancy red = m->redundancy >= 0            ? (tca_redundancy)m->redundancy
+                         : cal && m->scorer < 0 ? cal->redundancy
+                                                : tca_default_redundancy(scorer);
     tca_budget *b = NULL;
     if (m->kind == EVAL_TCA) {
         if (!cal) {
