@@ -128,9 +128,9 @@ void tca_sparse_reset(tca_sparse *s) {
     s->raw_pos0 = 0;
     s->n_scored = 0;
     s->capacity_clamps = 0;
-    if (s->pl_scores)
-        for (int64_t i = 0, n = (int64_t)s->n_layer * s->G * s->n_blocks_max; i < n; i++)
-            tca_sparse_pl_score(s, 0, 0, i)[s->b] = NAN;
+    if (s->pl_scores) /* every block unranked: NaN keys */
+        for (int64_t blk = 0, n = (int64_t)s->n_layer * s->G * s->n_blocks_max; blk < n; blk++)
+            s->pl_scores[blk * (s->b + 1) + s->b] = NAN;
 }
 
 void tca_sparse_stats(const tca_sparse *s, int64_t n_tokens, tca_cache_stats *out) {

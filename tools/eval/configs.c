@@ -120,9 +120,9 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     tca_scorer scorer = m->scorer >= 0 ? (tca_scorer)m->scorer : cal ? cal->scorer : TCA_DEFAULT_SCORER;
     /* the ranking key: the method's, else the file's unless the method changes the scorer, else
      * the default for the scorer */
-    tca_redundancy red = m->redundancy >= 0            ? (tca_redundancy)m->redundancy
-                         : cal && m->scorer < 0 ? cal->redundancy
-                                                : tca_default_redundancy(scorer);
+    tca_redundancy red = tca_default_redundancy(scorer);
+    if (m->redundancy >= 0) red = (tca_redundancy)m->redundancy;
+    else if (cal && m->scorer < 0) red = cal->redundancy;
     tca_budget *b = NULL;
     if (m->kind == EVAL_TCA) {
         if (!cal) {
