@@ -16,7 +16,7 @@ import tca_ref  # noqa: E402
 
 TCA, ROOT = sys.argv[1:3]
 failures = []
-L, DEPTHS, QA, FINAL, FROM = 1536, 2, 2, 32, 512
+L, DEPTHS, QA, FINAL, FROM = 1024, 2, 2, 32, 512  # 1024: the shortest length tca eval takes
 METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv']
 
 
@@ -111,6 +111,8 @@ check(part['runs_done'] == len(part['samples']) == 1 and part['runs_planned'] ==
 for args, needle in [(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
                      (['--keep', '1.5'], "--keep: '1.5' is not in (0, 1]"),
                      (['--length', '100000'], 'exceeds the model\'s context'),
+                     (['--length', '512'], 'expects an integer in [1024,'),
+                     (['--length', '1024,4096', '--tasks', 'qa,lm'], 'length 1024 is too short for language modelling'),
                      (['--tasks', 'lm,poetry'], "unknown task 'poetry'"),
                      (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
                      (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),

@@ -33,7 +33,8 @@ static void help(FILE *f) {
             "                       (entropy|mass), sigma, dense-layers. Default dense,tca,uniform,streaming,snapkv\n"
             "      --keep LIST      keep ratios (default 0.39); every method runs at the keep the calibrated\n"
             "                       budget gets at each length (the ratio itself without a calibrated file)\n"
-            "      --length LIST    prompt lengths in tokens, answer included (default 4096)\n"
+            "      --length LIST    prompt lengths in tokens, answer included (default 4096; at least 1024,\n"
+            "                       and for lm more than --lm-from + --lm-final + 1)\n"
             "      --tasks LIST     retrieval, lm, qa (default all three)\n"
             "      --depths N       needle depths 0..100%% in N steps (default 3: 0, 50, 100%%)\n"
             "      --qa N           questions (default 4; spread over the set; 0: all)\n"
@@ -85,7 +86,7 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
         } else if (!strcmp(a, "--length")) {
             if ((n = split_list(a, v, items, EVAL_MAX_LENGTHS)) < 0) return -1;
             for (o->n_lengths = 0; o->n_lengths < n; o->n_lengths++) {
-                if (cli_long(a, items[o->n_lengths], 1536, 1 << 20, &x) < 0) return -1;
+                if (cli_long(a, items[o->n_lengths], 1024, 1 << 20, &x) < 0) return -1;
                 o->lengths[o->n_lengths] = x;
             }
         } else if (!strcmp(a, "--tasks")) {
@@ -125,6 +126,14 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
             o->threads = (int)x;
         } else return fprintf(stderr, "tca eval: unknown option '%s'\n\n", a), help(stderr), -1;
     }
+    /* language modelling needs positions from --lm-from on before its final chunk; refused here,
+     * not after the other tasks have run (retrieval and questions fit in 1024 tokens) */
+    for (int li = 0; li < o->n_lengths && o->task_lm; li++)
+        if (o->lengths[li] <= (int64_t)o->lm_from + o->lm_final + 1)
+            return fprintf(stderr,
+                           "tca eval: length %lld is too short for language modelling: it needs more than --lm-from "
+                           "%d + --lm-final %d + 1 tokens (or --tasks retrieval,qa)\n",
+                           (long long)o->lengths[li], o->lm_from, o->lm_final), -1;
     int n = split_list("--methods", methods, items, EVAL_MAX_METHODS);
     if (n < 0) return -1;
     /* dense first: it is every other method's reference (KL, top-1), added when not asked for */
