@@ -147,3 +147,53 @@ double tca_budget_keep_at(const tca_budget *b, int64_t L) {
     for (int64_t h = 0; h < n; h++) sum += tca_whole_cache_keep(b->block, b->sink, b->window, L, b->heads[h].p);
     return n > 0 ? sum / (double)n : 1.0;
 }
+
+/* every head's p from its own sigma and mu + shift */
+static void shift_mu(tca_budget *b, const double *mu0, double shift) {
+    const int64_t n = (int64_t)b->n_layer * b->n_head_kv;
+    for (int64_t h = 0; h < n; h++) {
+        b->heads[h].mu = mu0[h] + shift;
+        tca_log_gaussian(b->block, b->heads[h].mu, b->heads[h].sigma, b->heads[h].p);
+    }
+}
+
+tca_status tca_budget_lower_to_keep(tca_budget *b, int64_t L, double keep) {
+    if (tca_budget_keep_at(b, L) <= keep) return TCA_OK;
+    const int64_t n = (int64_t)b->n_layer * b->n_head_kv;
+    double *mu0 = malloc((size_t)n * sizeof *mu0), *p0 = malloc((size_t)n * TCA_MAX_COUNTS * sizeof *p0);
+    if (!mu0 || !p0) {
+        free(mu0), free(p0);
+        return tca_fail(TCA_ERR_NOMEM, "budget: out of memory");
+    }
+    for (int64_t h = 0; h < n; h++) {
+        mu0[h] = b->heads[h].mu;
+        memcpy(p0 + h * TCA_MAX_COUNTS, b->heads[h].p, sizeof b->heads[h].p);
+    }
+    /* keep_at grows with the shift; at lo every head sits on one token per block (the same
+     * bracket as the uniform solver's, widened by the largest mu a file may hold) */
+    double lo = -(log2((double)b->block) + 8.0), hi = 0.0;
+    for (int64_t h = 0; h < n; h++)
+        if (-(mu0[h] + 4.0) < lo) lo = -(mu0[h] + 4.0);
+    shift_mu(b, mu0, lo);
+    if (tca_budget_keep_at(b, L) > keep) {
+        const double floor_keep = tca_budget_keep_at(b, L);
+        for (int64_t h = 0; h < n; h++) {
+            b->heads[h].mu = mu0[h];
+            memcpy(b->heads[h].p, p0 + h * TCA_MAX_COUNTS, sizeof b->heads[h].p);
+        }
+        free(mu0), free(p0);
+        return tca_fail(TCA_ERR_RANGE,
+                        "budget: keep %g is below what sink %d + window %d and one token per block hold at "
+                        "length %lld (%.4f)", keep, b->sink, b->window, (long long)L, floor_keep);
+    }
+    for (int it = 0; it < 60; it++) {
+        const double mid = 0.5 * (lo + hi);
+        shift_mu(b, mu0, mid);
+        if (tca_budget_keep_at(b, L) <= keep) lo = mid;
+        else hi = mid;
+    }
+    shift_mu(b, mu0, lo);
+    for (int64_t h = 0; h < n; h++) b->heads[h].has_thresholds = 0;
+    free(mu0), free(p0);
+    return TCA_OK;
+}

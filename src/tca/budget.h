@@ -88,6 +88,14 @@ tca_status tca_budget_uniform_for_keep(const tca_model *m, int block, int sink, 
  * head's keep (sink and window whole, the compressible blocks in the proportions of its p). */
 double tca_budget_keep_at(const tca_budget *b, int64_t L);
 
+/* Fits a TCA budget to a prompt shorter than it was calibrated for, by its core rather than its
+ * window: moves every head's mu down by one common amount (p recomputed from mu and the head's
+ * own sigma, so heads keep their order) to the largest shift whose tca_budget_keep_at(b, L) is
+ * at most keep; stored decode thresholds, cut for the old p, are dropped. Nothing changes when
+ * b already keeps at most keep. TCA_ERR_RANGE (b unchanged) when sink, window and one token per
+ * compressible block already hold more than keep at L. */
+tca_status tca_budget_lower_to_keep(tca_budget *b, int64_t L, double keep);
+
 /* A baseline (method STREAMING or SNAPKV) whose whole-cache keep ratio at length L is keep,
  * uniform across heads. STREAMING keeps the sink and sets the window to the rest of the budget
  * (whole blocks; `window` is ignored); SNAPKV keeps sink and window and solves core_frac.

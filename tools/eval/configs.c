@@ -50,6 +50,8 @@ int eval_parse_method(const char *spec, eval_method *m) {
             m->scorer = !strcmp(v, "prompt-last");
         else if (!strcmp(k, "redundancy") && (!strcmp(v, "entropy") || !strcmp(v, "mass")))
             m->redundancy = !strcmp(v, "mass");
+        else if (!strcmp(k, "fit") && (!strcmp(v, "window") || !strcmp(v, "core")))
+            m->fit_core = !strcmp(v, "core");
         else
             return fprintf(stderr, "tca eval: bad method option %s=%s in '%s'\n", k, v, spec), -1;
     }
@@ -91,6 +93,15 @@ tca_budget *eval_calibrated(eval_run *r, double keep, char *path, size_t cap) {
     return found;
 }
 
+/* One step of fitting sink and window into a short prompt's budget: the window halves (whole
+ * blocks, down to one), then the sink. 0 when neither can shrink. */
+static int halve(int *sink, int *window, int block) {
+    if (*window > block) *window = *window / 2 / block * block;
+    else if (*sink > 0) *sink /= 2;
+    else return 0;
+    return 1;
+}
+
 static int skip(eval_cell *cell, const char *why) {
     cell->skipped = true;
     snprintf(cell->note, sizeof cell->note, "%s", why);
@@ -103,13 +114,19 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     if (m->kind == EVAL_DENSE) return 0;
     char path[4096];
     tca_budget *cal = eval_calibrated(r, keep, path, sizeof path);
-    /* a short prompt: the calibrated file's sink and window alone may hold more than the target;
-     * halve the window (then the sink) until its keep at L is within 0.01 of the target */
-    while (cal && tca_budget_keep_at(cal, L) > keep + 0.01 && (cal->window > cal->block || cal->sink > 0)) {
-        if (cal->window > cal->block) cal->window = cal->window / 2 / cal->block * cal->block;
-        else cal->sink /= 2;
-        cell->shrunk = true;
+    /* a short prompt: the calibrated file keeps more than the target at L, its sink and window
+     * being a larger share of it. fit=window (the default) halves the window, then the sink,
+     * until the file's keep at L is within 0.01 of the target, every head keeping its retain
+     * counts; fit=core halves them only until they hold at most half the budget, then lowers
+     * every head's retain counts to the target (falling back to the window if that is not
+     * enough) */
+    if (cal && m->fit_core && tca_budget_keep_at(cal, L) > keep + 0.01) {
+        while (cal->sink + cal->window > keep * (double)L / 2 && halve(&cal->sink, &cal->window, cal->block))
+            cell->shrunk = true;
+        cell->core_lowered = tca_budget_lower_to_keep(cal, L, keep) == TCA_OK;
     }
+    while (cal && tca_budget_keep_at(cal, L) > keep + 0.01 && halve(&cal->sink, &cal->window, cal->block))
+        cell->shrunk = true;
     cell->keep_target_eff = cal ? tca_budget_keep_at(cal, L) : keep;
     const double keep_eff = cell->keep_target_eff;
     /* selection parameters: the method's overrides, else the calibrated file's (so that uniform
@@ -141,6 +158,9 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         b->sink = sink, b->window = window, b->scorer = scorer, b->redundancy = red;
     } else {
         tca_budget_free(cal);
+        cell->core_lowered = false; /* uniform and SnapKV-like solve their own core; only the sink and window follow the file */
+        if (m->fit_core && m->kind != EVAL_STREAMING)
+            while (sink + window > keep_eff * (double)L / 2 && halve(&sink, &window, block)) cell->shrunk = true;
         for (;;) {
             tca_status s = m->kind == EVAL_UNIFORM
                                ? tca_budget_uniform_for_keep(r->model, block, sink, window, scorer, L, keep_eff, m->sigma, &b)
@@ -153,9 +173,10 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
             }
             /* sink and window alone exceed the budget: halve the window (streaming: its window
              * is the budget), then the sink */
-            if (m->kind != EVAL_STREAMING && window > block) window = window / 2 / block * block;
-            else if (sink > 0) sink /= 2;
-            else return skip(cell, tca_last_error());
+            int shrank;
+            if (m->kind == EVAL_STREAMING) shrank = sink > 0, sink /= 2;
+            else shrank = halve(&sink, &window, block);
+            if (!shrank) return skip(cell, tca_last_error());
             cell->shrunk = true;
         }
         if (m->kind == EVAL_UNIFORM) b->redundancy = red;

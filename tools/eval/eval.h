@@ -31,6 +31,7 @@ typedef struct eval_method {
     eval_kind kind;
     int block, sink, window, scorer, redundancy, dense_layers;
     double sigma;
+    bool fit_core; /* fit=core: a short prompt's budget is met by the core, not the window (configs.c) */
 } eval_method;
 
 /* Retrieval tasks (RULER's niah_single, niah_multikey, niah_multivalue). */
@@ -50,6 +51,7 @@ typedef struct eval_cell {
     int sink, window;                           /* as run (after any shrinking) */
     char budget_file[160], budget_hash[17];     /* tca: the calibrated file and FNV-1a 64 of its bytes */
     bool shrunk, skipped;                       /* skipped: no configuration possible (message in note) */
+    bool core_lowered;                          /* fit=core: every head's retain counts lowered */
     char note[160];
     double seconds;
 } eval_cell;
