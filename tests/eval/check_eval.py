@@ -17,7 +17,7 @@ import tca_ref  # noqa: E402
 TCA, ROOT = sys.argv[1:3]
 failures = []
 L, DEPTHS, QA, FINAL, FROM = 1024, 2, 2, 32, 512  # 1024: the shortest length tca eval takes
-METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv']
+METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv', 'tca:fit=core']
 
 
 def check(ok, msg):
@@ -50,8 +50,29 @@ budget = json.load(open(os.path.join(ROOT, 'models', 'budgets', cells['tca']['bu
 cfg = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
 
 
-def keep_at(cfg):
-    return sum(tca_ref.whole_cache_keep(cfg, L, h['p']) for h in budget['heads']) / len(budget['heads'])
+def keep_at(cfg, shift=None):
+    ps = [h['p'] if shift is None else tca_ref.log_gaussian(cfg, h['mu'] + shift, h['sigma']) for h in budget['heads']]
+    return sum(tca_ref.whole_cache_keep(cfg, L, p) for p in ps) / len(ps)
+
+
+# fit=core: sink and window halved only until they hold half the budget, then every head's mu
+# lowered by the largest common shift that meets it (bisection here, on the oracle's keep)
+core = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
+while core.sink + core.window > 0.39 * L / 2:
+    if core.window > core.block:
+        core.window = core.window // 2 // core.block * core.block
+    else:
+        core.sink //= 2
+lo, hi = -20.0, 0.0
+for _ in range(60):
+    mid = (lo + hi) / 2
+    lo, hi = (mid, hi) if keep_at(core, mid) <= 0.39 else (lo, mid)
+want_core = keep_at(core, lo)
+c = cells['tca:fit=core']
+check(c['window'] == core.window and c['sink'] == core.sink and c['core_lowered']
+      and abs(c['kv_budget'] - want_core) < 1e-6 and 0.39 - 0.01 < want_core <= 0.39,
+      f'tca:fit=core at {L}: sink {core.sink}, window {core.window}, retain counts lowered to keep '
+      f'{want_core:.4f} (got sink {c["sink"]}, window {c["window"]}, KV budget {c["kv_budget"]:.4f})')
 
 
 while keep_at(cfg) > 0.39 + 0.01 and (cfg.window > cfg.block or cfg.sink > 0):
@@ -62,7 +83,7 @@ while keep_at(cfg) > 0.39 + 0.01 and (cfg.window > cfg.block or cfg.sink > 0):
 want = keep_at(cfg)
 check(cells['tca']['window'] == cfg.window and cells['tca']['sink'] == cfg.sink,
       f'tca at {L}: sink and window shrunk to {cfg.sink} and {cfg.window} to fit keep 0.39')
-for name in METHODS[1:]:
+for name in METHODS[1:-1]:
     c = cells[name]
     check(abs(c['kv_budget'] - want) < 1e-9 and abs(c['keep'] - want) < 0.03,
           f'{name}: KV budget {c["kv_budget"]:.4f} = calibrated keep at {L} ({want:.4f}); measured {c["keep"]:.4f}')
@@ -115,6 +136,7 @@ for args, needle in [(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
                      (['--length', '1024,4096', '--tasks', 'qa,lm'], 'length 1024 is too short for language modelling'),
                      (['--tasks', 'lm,poetry'], "unknown task 'poetry'"),
                      (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
+                     (['--methods', 'tca:fit=sink'], 'bad method option fit=sink'),
                      (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),
                      (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set')]:
     r = run(*args, '-o', out, '--name', 'bad')

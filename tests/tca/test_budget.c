@@ -281,6 +281,54 @@ static void test_uniform(void) {
                TCA_ERR_RANGE, "below what sink");
 }
 
+/* tca_budget_lower_to_keep: heads of different mu and sigma, fitted to a prompt of 1024 tokens
+ * (where sink 64 + window 128 of a file made for longer prompts leave the core to give way). */
+static void test_lower_to_keep(void) {
+    tca_budget *b = NULL;
+    CHECK_OK(tca_budget_new_uniform(model, 32, 64, 128, TCA_SCORER_PROMPT_LAST, 0.0, 1.0, &b));
+    if (!b) return;
+    const int n = b->n_layer * b->n_head_kv;
+    for (int h = 0; h < n; h++) {
+        b->heads[h].mu = 2.5 + 0.5 * (h % 5), b->heads[h].sigma = 0.5 + 0.4 * (h % 3);
+        tca_log_gaussian(32, b->heads[h].mu, b->heads[h].sigma, b->heads[h].p);
+        b->heads[h].has_thresholds = 1;
+        for (int t = 0; t < 5; t++) b->heads[h].thresholds[t] = 1.0 + t;
+    }
+    tca_budget *orig = dup_budget(b);
+    const double keep = 0.39;
+    CHECK(tca_budget_keep_at(b, 1024) > keep + 0.05);
+    /* already within: nothing changes */
+    CHECK_OK(tca_budget_lower_to_keep(b, 1024, 0.99));
+    CHECK(budget_equal(b, orig));
+    /* below sink + window + one token per block (0.1875 + 832/32/1024): refused, b unchanged */
+    CHECK_FAIL(tca_budget_lower_to_keep(b, 1024, 0.2), TCA_ERR_RANGE, "one token per block");
+    CHECK(budget_equal(b, orig));
+    CHECK_OK(tca_budget_lower_to_keep(b, 1024, keep));
+    const double k = tca_budget_keep_at(b, 1024);
+    CHECK(k <= keep && k > keep - 0.005);
+    /* one common shift, downwards; p the log-Gaussian of the new mu and the old sigma */
+    const double shift = b->heads[0].mu - orig->heads[0].mu;
+    CHECK(shift < 0);
+    for (int h = 0; h < n; h++) {
+        double p[TCA_MAX_COUNTS];
+        tca_log_gaussian(32, b->heads[h].mu, orig->heads[h].sigma, p);
+        CHECK(fabs(b->heads[h].mu - orig->heads[h].mu - shift) < 1e-12);
+        CHECK(same_double(b->heads[h].sigma, orig->heads[h].sigma));
+        CHECK(!memcmp(p, b->heads[h].p, 6 * sizeof *p));
+        CHECK(!b->heads[h].has_thresholds);
+    }
+    /* the largest such shift: a little more keeps more than the target */
+    tca_budget *more = dup_budget(orig);
+    for (int h = 0; h < n; h++) {
+        more->heads[h].mu = orig->heads[h].mu + shift + 0.1;
+        tca_log_gaussian(32, more->heads[h].mu, more->heads[h].sigma, more->heads[h].p);
+    }
+    CHECK(tca_budget_keep_at(more, 1024) > keep);
+    tca_budget_free(more);
+    tca_budget_free(orig);
+    tca_budget_free(b);
+}
+
 /* A mutated copy of base (mutate edits it), written and read back: must be refused. */
 static char *json_with(const tca_budget *base, void (*mutate)(tca_budget *)) {
     tca_budget *c = dup_budget(base);
@@ -466,6 +514,7 @@ int main(void) {
         test_files(b);
     }
     test_uniform();
+    test_lower_to_keep();
     tca_budget_free(b);
     rmdir(tmpdir);
     tca_model_free(m);
