@@ -1,7 +1,7 @@
 """tca eval end to end on SmolLM2 at a small length: every method runs every task, the JSON holds
 what the report says, the scoring is redone here from the recorded outputs, the KV budget equals
 the calibrated file's keep at that length (computed here with tests/reference/tca_ref.py), a run
-stopped early leaves a report of what it did, and bad input is refused with a clear message.
+stopped early leaves a report of what it did and resumes with --reuse, and bad input is refused with a clear message.
 
 usage: check_eval.py TCA SOURCE_ROOT
 """
@@ -128,8 +128,35 @@ md = open(os.path.join(out, 'stopped.md')).read()
 check(part['runs_done'] == len(part['samples']) == 1 and part['runs_planned'] == 6 and 'Partial: 1 of 6 runs' in md,
       f'stopped after one run: the report holds it ({part["runs_done"]} of {part["runs_planned"]}), marked partial')
 
+# --resume: the stopped run's own command, resumed from its JSON, computes only what it lacks
+r = run('--length', L, '--tasks', 'qa', '--qa', 3, '--methods', 'dense,tca', '-o', out, '--name', 'stopped', '-t', 2,
+        '--resume')
+done = json.load(open(os.path.join(out, 'stopped.json')))
+first = done['samples'][0]
+check(r.returncode == 0 and done['runs_done'] == len(done['samples']) == 6 and done['runs_reused'] == 1
+      and first.get('reused_from') == part['commit'] and first['output'] == part['samples'][0]['output']
+      and sum('reused_from' in s for s in done['samples']) == 1,
+      f'resumed: 6 of 6 runs, the one the stopped run did reused ({done.get("runs_reused")}), the rest computed')
+# the same prompt in two runs of different --qa has the same hash, and was answered the same
+same = [s for s in res['samples'] if s['sample'] == first['sample'] and s['method'] == first['method']]
+check(len(same) == 1 and same[0]['prompt_fnv1a64'] == first['prompt_fnv1a64'] and same[0]['output'] == first['output'],
+      f'"{first["sample"]}" in the first run and the stopped one: same prompt hash, same answer')
+# --reuse: another keep target is another configuration, so dense is reused and tca is not
+# (--resume with no keep02.json yet starts afresh)
+r = run('--length', L, '--tasks', 'qa', '--qa', QA, '--methods', 'dense,tca', '--keep', 0.2, '-o', out, '--name',
+        'keep02', '-t', 2, '--reuse', os.path.join(out, 't.json'), '--resume')
+k2 = json.load(open(os.path.join(out, 'keep02.json')))
+check(r.returncode == 0 and k2['runs_reused'] == QA and all(('reused_from' in s) == (s['method'] == 'dense')
+                                                             for s in k2['samples']),
+      f'--keep 0.2 reusing the 0.39 run: the {QA} dense answers reused, tca recomputed ({k2.get("runs_reused")})')
+other = dict(res, fingerprint='0123456789abcdef')
+json.dump(other, open(os.path.join(out, 'other.json'), 'w'))
+
 # bad input
-for args, needle in [(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
+for args, needle in [(['--reuse', '/nonexistent.json'], "cannot open '/nonexistent.json'"),
+                     (['--reuse', os.path.join(ROOT, 'models', 'budgets', 'smollm2.keep0.39.json')],
+                      'not a tca eval result'),
+                     (['--reuse', os.path.join(out, 'other.json')], 'another model (fingerprint 0123456789abcdef'),(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
                      (['--keep', '1.5'], "--keep: '1.5' is not in (0, 1]"),
                      (['--length', '100000'], 'exceeds the model\'s context'),
                      (['--length', '512'], 'expects an integer in [1024,'),

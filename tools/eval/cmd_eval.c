@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../cli_args.h"
 #include "../commands.h"
@@ -52,6 +53,13 @@ static void help(FILE *f) {
             "      --seed S         haystacks, needles, windows (default 1)\n"
             "  -o, --out DIR        output directory (default docs/eval in the source tree)\n"
             "      --name NAME      output file names (default MODEL-LENGTHS)\n"
+            "      --reuse LIST     earlier runs' JSON files (comma-separated): an answer they recorded for\n"
+            "                       the same model, prompt tokens, method and configuration at that length\n"
+            "                       is taken, not recomputed, and scored again. Resumes a stopped run (its\n"
+            "                       own OUT/NAME.json), or adds a method to a run without recomputing dense.\n"
+            "                       Language modelling windows always run.\n"
+            "      --resume         reuse OUT/NAME.json too where it exists: the same command resumes a\n"
+            "                       stopped run (and starts afresh when there is none)\n"
             "  -t, --threads N      threads (default: all cores)\n");
 }
 
@@ -75,6 +83,10 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
         long x;
         int n;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return help(stdout), 1;
+        if (!strcmp(a, "--resume")) { /* the one option without a value */
+            o->resume = true;
+            continue;
+        }
         if (!v) return fprintf(stderr, "tca eval: unknown or incomplete option '%s'\n", a), -1;
         i++;
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
@@ -125,6 +137,7 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
             o->seed = (uint64_t)x;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--out")) o->out_dir = v;
         else if (!strcmp(a, "--name")) o->name = v;
+        else if (!strcmp(a, "--reuse")) o->reuse = v;
         else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) {
             if (cli_long(a, v, 1, 1024, &x) < 0) return -1;
             o->threads = (int)x;
@@ -163,18 +176,38 @@ static bool contains_ci(const char *hay, const char *needle) {
     return n == 0;
 }
 
+/* Seconds left, at the pace of the runs computed so far (reused ones take no time). */
+static double eta_s(const eval_run *r) {
+    const int64_t computed = r->n_done - r->n_reused;
+    return computed ? (now_s() - r->t0) / (double)computed * (double)(r->n_total - r->n_done) : 0;
+}
+
 /* The prompt under every configuration that runs at this length; scored and recorded. */
 static int run_prompt(eval_run *r, int li, const char *task, int kind, const eval_prompt *p,
                       tca_budget **budgets) {
     const eval_opts *o = r->o;
+    char hash[17];
+    eval_prompt_hash(p, hash);
     for (int mi = 0; mi < o->n_methods; mi++)
         for (int ki = 0; ki < o->n_keeps; ki++) {
             eval_cell *cell = eval_cell_at(r, mi, ki, li);
             if (cell->skipped) continue;
             const double t0 = now_s();
             char *text = NULL;
-            double keep = 1;
-            if (eval_answer(r, budgets[mi * o->n_keeps + ki], p, &text, &keep)) return -1;
+            double keep = 1, dt;
+            const char *from = NULL;
+            const cJSON *old = eval_reuse_find(r, task, hash, mi, ki, li, &from);
+            if (old) { /* recorded by an earlier run (--reuse): taken with its time, scored again */
+                text = strdup(cJSON_GetObjectItemCaseSensitive(old, "output")->valuestring);
+                keep = cJSON_GetObjectItemCaseSensitive(old, "keep")->valuedouble;
+                const cJSON *sec = cJSON_GetObjectItemCaseSensitive(old, "seconds");
+                dt = cJSON_IsNumber(sec) ? sec->valuedouble : 0;
+                r->n_reused++;
+                if (!text) return -1;
+            } else {
+                if (eval_answer(r, budgets[mi * o->n_keeps + ki], p, &text, &keep)) return -1;
+                dt = now_s() - t0;
+            }
             bool ok = true;
             if (p->n_answers) {
                 ok = false;
@@ -188,7 +221,6 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
                 cell->qa_n++, cell->qa_ok += ok;
             }
             cell->keep_sum += keep, cell->n_keep++;
-            const double dt = now_s() - t0;
             cell->seconds += dt;
             cJSON *s = cJSON_CreateObject();
             cJSON_AddNumberToObject(s, "length", (double)o->lengths[li]);
@@ -198,6 +230,9 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
             cJSON_AddNumberToObject(s, "keep_target", o->methods[mi].kind == EVAL_DENSE ? 1.0 : o->keeps[ki]);
             cJSON_AddNumberToObject(s, "keep", keep);
             cJSON_AddNumberToObject(s, "prompt_tokens", (double)p->n);
+            cJSON_AddStringToObject(s, "prompt_fnv1a64", hash);
+            cJSON_AddNumberToObject(s, "seconds", dt);
+            if (from) cJSON_AddStringToObject(s, "reused_from", from);
             cJSON_AddBoolToObject(s, "correct", ok);
             cJSON_AddStringToObject(s, "output", text);
             cJSON *want = cJSON_AddArrayToObject(s, p->n_answers ? "answers_any" : "expected_all");
@@ -206,11 +241,10 @@ static int run_prompt(eval_run *r, int li, const char *task, int kind, const eva
             cJSON_AddItemToArray(r->samples, s);
             r->n_done++;
             if (eval_write_report(r, now_s() - r->t0, false)) return free(text), -1; /* the checkpoint, first */
-            const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
-            fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: %s (keep %.3f, %.1f s) eta %.0f min\n",
+            fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: %s (keep %.3f, %.1f s%s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)o->lengths[li], p->what,
                     o->methods[mi].label, o->methods[mi].kind == EVAL_DENSE ? 1.0 : o->keeps[ki],
-                    ok ? "correct" : "wrong", keep, dt, eta / 60);
+                    ok ? "correct" : "wrong", keep, dt, from ? ", reused" : "", eta_s(r) / 60);
             free(text);
         }
     return 0;
@@ -238,11 +272,10 @@ static int run_lm(eval_run *r, int li, int sample, tca_budget **budgets) {
             cell->seconds += dt;
             r->n_done++;
             if ((rc = eval_write_report(r, now_s() - r->t0, false))) break; /* the checkpoint, first */
-            const double el = now_s() - r->t0, eta = el / (double)r->n_done * (double)(r->n_total - r->n_done);
             fprintf(stderr, "[%lld/%lld] L=%lld %s | %s @ %.2f: final-chunk ppl %.3f (keep %.3f, %.1f s) eta %.0f min\n",
                     (long long)r->n_done, (long long)r->n_total, (long long)L, what, o->methods[mi].label,
                     o->methods[mi].kind == EVAL_DENSE ? 1.0 : o->keeps[ki],
-                    exp((cell->nll_final - nll0) / (double)(cell->n_final - nf0)), keep, dt, eta / 60);
+                    exp((cell->nll_final - nll0) / (double)(cell->n_final - nf0)), keep, dt, eta_s(r) / 60);
         }
     eval_dense_ref_free(ref);
     free(ids);
@@ -299,6 +332,11 @@ int tca_cmd_eval(int argc, char **argv) {
             return 2;
         }
     if (o.threads == 0) o.threads = tca_default_threads();
+    if (o.reuse && eval_reuse_load(&r, o.reuse)) return 2;
+    char own[4200];
+    eval_out_base(&r, own, sizeof own - 8);
+    strcat(own, ".json");
+    if (o.resume && access(own, F_OK) == 0 && eval_reuse_load(&r, own)) return 2;
     r.cells = calloc((size_t)o.n_methods * o.n_keeps * o.n_lengths, sizeof *r.cells);
     tca_budget **budgets = calloc((size_t)o.n_methods * o.n_keeps, sizeof *budgets);
     r.samples = cJSON_CreateArray();
@@ -345,6 +383,7 @@ int tca_cmd_eval(int argc, char **argv) {
     free(budgets);
     free(r.cells);
     cJSON_Delete(r.samples);
+    eval_reuse_free(&r);
     eval_qa_free(qa, n_qa_items);
     for (int i = 0; i < 4; i++) free(r.tpl[i]);
     tca_tokenizer_free(r.tok);

@@ -68,6 +68,8 @@ typedef struct eval_opts {
     int n_depths, n_qa, n_lm, lm_final, lm_from, threads;
     uint64_t seed;
     bool plots;
+    const char *reuse; /* --reuse: earlier runs' JSON files, comma-separated (reuse.c) */
+    bool resume;       /* --resume: reuse OUT/NAME.json too, where it exists */
 } eval_opts;
 
 /* The run: model, tokenizer, chat template pieces, results. */
@@ -85,7 +87,8 @@ typedef struct eval_run {
     eval_cell *cells; /* [method][keep][length] */
     /* per-sample records for the JSON (cJSON array, owned) */
     void *samples;
-    int64_t n_done, n_total;
+    void *reuse; /* the --reuse files (cJSON array of their roots) */
+    int64_t n_done, n_total, n_reused;
     double t0;
     char cmdline[2048];
 } eval_run;
@@ -141,9 +144,20 @@ int eval_lm(eval_run *r, const tca_budget *b, const tca_token *ids, int64_t L, e
             eval_cell *cell, double *keep);
 void eval_dense_ref_free(eval_dense_ref *d);
 
+/* reuse.c: answers recorded by earlier runs (--reuse), taken when model, prompt, method and its
+ * configuration at that length are the same. */
+void eval_prompt_hash(const eval_prompt *p, char out[17]); /* FNV-1a 64 of the ids and n_gen */
+int eval_reuse_load(eval_run *r, const char *list); /* adds to those loaded; 0, or -1 with a message */
+/* The recorded sample (its "output" and "keep") for this prompt under method mi at keep ki and
+ * length li, or NULL; *from: the commit that computed it. */
+const struct cJSON *eval_reuse_find(const eval_run *r, const char *task, const char *prompt_hash, int mi, int ki,
+                                    int li, const char **from);
+void eval_reuse_free(eval_run *r);
+
 /* report.c */
 /* OUT/NAME.json and .md; final: also the plots and the tables on stdout (a checkpoint after
  * every run writes only the two files, marked partial, so that a stopped run loses nothing) */
 int eval_write_report(eval_run *r, double seconds, bool final);
+void eval_out_base(const eval_run *r, char *base, size_t cap); /* OUT/NAME, without .json or .md */
 
 #endif

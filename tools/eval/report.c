@@ -92,6 +92,9 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
     if (r->n_done < r->n_total)
         fprintf(f, "**Partial: %lld of %lld runs done** (written after every run; the run was still going, or "
                    "stopped).\n\n", (long long)r->n_done, (long long)r->n_total);
+    if (r->n_reused)
+        fprintf(f, "%lld of these runs' answers were recorded by earlier runs and reused (--reuse, --resume; the JSON's "
+                   "samples say which, and the commit that computed them).\n\n", (long long)r->n_reused);
     /* what ran, in one paragraph: the tasks that did not run are left out */
     if (o->task_ret) fprintf(f, "Retrieval: %d needle depths per task. ", o->n_depths);
     if (o->task_qa) fprintf(f, "Questions: %d. ", o->n_qa);
@@ -288,11 +291,9 @@ static void plots(const eval_run *r, const char *base) {
     if (rc) fprintf(stderr, "tca eval: gnuplot failed (status %d)\n", rc);
 }
 
-int eval_write_report(eval_run *r, double seconds, bool final) {
+void eval_out_base(const eval_run *r, char *base, size_t cap) {
     const eval_opts *o = r->o;
-    char name[256], base[4096], date[32];
-    const time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    char name[256];
     if (o->name) snprintf(name, sizeof name, "%s", o->name);
     else {
         const char *slash = strrchr(r->model_path, '/');
@@ -302,8 +303,16 @@ int eval_write_report(eval_run *r, double seconds, bool final) {
         for (int li = 0; li < o->n_lengths; li++)
             snprintf(name + strlen(name), sizeof name - strlen(name), "-%lld", (long long)o->lengths[li]);
     }
+    snprintf(base, cap, "%s/%s", o->out_dir, name);
+}
+
+int eval_write_report(eval_run *r, double seconds, bool final) {
+    const eval_opts *o = r->o;
+    char base[4096], date[32];
+    const time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    eval_out_base(r, base, sizeof base);
     mkdir(o->out_dir, 0755);
-    snprintf(base, sizeof base, "%s/%s", o->out_dir, name);
 
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "model", r->model_path);
@@ -316,6 +325,7 @@ int eval_write_report(eval_run *r, double seconds, bool final) {
     cJSON_AddNumberToObject(root, "seconds", seconds);
     cJSON_AddNumberToObject(root, "runs_done", (double)r->n_done);
     cJSON_AddNumberToObject(root, "runs_planned", (double)r->n_total);
+    cJSON_AddNumberToObject(root, "runs_reused", (double)r->n_reused);
     cJSON *cells = cJSON_AddArrayToObject(root, "results");
     for (int li = 0; li < o->n_lengths; li++)
         for (int ki = 0; ki < o->n_keeps; ki++)
