@@ -149,6 +149,17 @@ k2 = json.load(open(os.path.join(out, 'keep02.json')))
 check(r.returncode == 0 and k2['runs_reused'] == QA and all(('reused_from' in s) == (s['method'] == 'dense')
                                                              for s in k2['samples']),
       f'--keep 0.2 reusing the 0.39 run: the {QA} dense answers reused, tca recomputed ({k2.get("runs_reused")})')
+# --qa-ids: questions by id, each at its depth in the whole set (its index mod 5), so the first
+# question asks what --qa 3 asked first (item 0, depth 10%) and is reused from it; item 6 is at 30%
+qa_set = json.load(open(os.path.join(ROOT, 'tools', 'eval', 'qa_questions.json')))['items']
+r = run('--length', L, '--tasks', 'qa', '--qa-ids', f'{qa_set[0]["id"]},{qa_set[6]["id"]}', '--methods', 'dense',
+        '-o', out, '--name', 'ids', '-t', 2, '--reuse', os.path.join(out, 'stopped.json'))
+ids = json.load(open(os.path.join(out, 'ids.json')))
+dense_first = next(s for s in done['samples'] if s['method'] == 'dense' and qa_set[0]['id'] in s['sample'])
+check(r.returncode == 0 and [s['sample'] for s in ids['samples']] ==
+      [f'qa {qa_set[0]["id"]} depth 10%', f'qa {qa_set[6]["id"]} depth 30%']
+      and ids['samples'][0]['prompt_fnv1a64'] == dense_first['prompt_fnv1a64'] and ids['runs_reused'] == 1,
+      f'--qa-ids {qa_set[0]["id"]},{qa_set[6]["id"]}: at their whole-set depths, the first reused from the --qa 3 run')
 other = dict(res, fingerprint='0123456789abcdef')
 json.dump(other, open(os.path.join(out, 'other.json'), 'w'))
 
@@ -165,7 +176,8 @@ for args, needle in [(['--reuse', '/nonexistent.json'], "cannot open '/nonexiste
                      (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
                      (['--methods', 'tca:fit=sink'], 'bad method option fit=sink'),
                      (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),
-                     (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set')]:
+                     (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set'),
+                     (['--tasks', 'qa', '--qa-ids', 'alice-01,nobody-07'], "'nobody-07' is not a question of the set")]:
     r = run(*args, '-o', out, '--name', 'bad')
     check(r.returncode != 0 and needle in r.stderr, f'{" ".join(args)}: refused with "{needle}"')
 

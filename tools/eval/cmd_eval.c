@@ -43,6 +43,9 @@ static void help(FILE *f) {
             "      --tasks LIST     retrieval, lm, qa (default all three)\n"
             "      --depths N       needle depths 0..100%% in N steps (default 3: 0, 50, 100%%)\n"
             "      --qa N           questions (default 4; spread over the set; 0: all)\n"
+            "      --qa-ids LIST    these questions only (comma-separated ids of the set), each at the depth\n"
+            "                       it has when the whole set runs (--qa 0), so its prompt is that run's and\n"
+            "                       --reuse finds its answers there\n"
             "      --qa-file FILE   the question set (default tools/eval/qa_questions.json)\n"
             "      --lm N           language-modelling windows (default 2)\n"
             "      --lm-final N     final chunk whose perplexity is reported, fed one token at a time (default 128)\n"
@@ -120,7 +123,8 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
         } else if (!strcmp(a, "--qa")) {
             if (cli_long(a, v, 0, 100000, &x) < 0) return -1;
             o->n_qa = (int)x;
-        } else if (!strcmp(a, "--qa-file")) *qa_file = v;
+        } else if (!strcmp(a, "--qa-ids")) o->qa_ids = v;
+        else if (!strcmp(a, "--qa-file")) *qa_file = v;
         else if (!strcmp(a, "--lm")) {
             if (cli_long(a, v, 1, 64, &x) < 0) return -1;
             o->n_lm = (int)x;
@@ -300,6 +304,42 @@ static int template_pieces(eval_run *r) {
     return rc;
 }
 
+/* The questions to ask, as indices into the set: --qa-ids by id (-1 on an unknown id), or
+ * --qa N spread over the set. A question's depth follows its index in the set with --qa-ids
+ * and its place in the run otherwise (eval_qa_prompt), so --qa-ids asks what --qa 0 asked. */
+static int *pick_questions(const eval_opts *o, const eval_qa_item *qa, int n_items, int *n_pick, bool *by_id) {
+    int *pick = malloc((size_t)n_items * sizeof *pick), n = 0;
+    *by_id = o->qa_ids != NULL;
+    if (!pick) return NULL;
+    if (!o->qa_ids) {
+        for (int q = 0; q < o->n_qa; q++) pick[n++] = (int)((int64_t)q * n_items / o->n_qa);
+        *n_pick = n;
+        return pick;
+    }
+    const char *s = o->qa_ids;
+    while (*s) {
+        const size_t len = strcspn(s, ",");
+        int found = -1;
+        for (int i = 0; i < n_items && found < 0; i++)
+            if (strlen(qa[i].id) == len && !strncmp(qa[i].id, s, len)) found = i;
+        if (found < 0 || n == n_items) {
+            fprintf(stderr, "tca eval: --qa-ids: '%.*s' is %s\n", (int)len, s,
+                    found < 0 ? "not a question of the set" : "one id too many");
+            free(pick);
+            return NULL;
+        }
+        pick[n++] = found;
+        s += len + (s[len] == ',');
+    }
+    if (n == 0) {
+        fprintf(stderr, "tca eval: --qa-ids needs at least one id\n");
+        free(pick);
+        return NULL;
+    }
+    *n_pick = n;
+    return pick;
+}
+
 int tca_cmd_eval(int argc, char **argv) {
     eval_opts o = {.model = TCA_DEFAULT_MODEL, .n_keeps = 1, .keeps = {0.39}, .n_lengths = 1, .lengths = {4096},
                    .task_ret = true, .task_lm = true, .task_qa = true, .n_depths = 3, .n_qa = 4, .n_lm = 2,
@@ -318,6 +358,9 @@ int tca_cmd_eval(int argc, char **argv) {
     int n_qa_items = 0;
     if (o.task_qa && eval_qa_load(qa_file, &qa, &n_qa_items)) return 1;
     if (o.task_qa && (o.n_qa == 0 || o.n_qa > n_qa_items)) o.n_qa = n_qa_items;
+    int *qa_pick = NULL;
+    bool qa_by_id = false;
+    if (o.task_qa && !(qa_pick = pick_questions(&o, qa, n_qa_items, &o.n_qa, &qa_by_id))) return 2;
     tca_status s = tca_model_resolve(o.model, r.model_path, sizeof r.model_path);
     if (!s) s = tca_model_load(r.model_path, &r.model);
     if (s) return tca_tool_fail("model", s);
@@ -371,9 +414,9 @@ int tca_cmd_eval(int argc, char **argv) {
                 free(p.ids);
             }
         for (int q = 0; q < o.n_qa && o.task_qa && !rc; q++) {
-            const int item = (int)((int64_t)q * n_qa_items / o.n_qa); /* spread over the set */
+            const int item = qa_pick[q];
             eval_prompt p;
-            rc = eval_qa_prompt(&r, &qa[item], q, L, &p) || run_prompt(&r, li, "qa", -1, &p, budgets);
+            rc = eval_qa_prompt(&r, &qa[item], qa_by_id ? item : q, L, &p) || run_prompt(&r, li, "qa", -1, &p, budgets);
             free(p.ids);
         }
         for (int w = 0; w < o.n_lm && o.task_lm && !rc; w++) rc = run_lm(&r, li, w, budgets);
@@ -385,6 +428,7 @@ int tca_cmd_eval(int argc, char **argv) {
     cJSON_Delete(r.samples);
     eval_reuse_free(&r);
     eval_qa_free(qa, n_qa_items);
+    free(qa_pick);
     for (int i = 0; i < 4; i++) free(r.tpl[i]);
     tca_tokenizer_free(r.tok);
     tca_model_free(r.model);

@@ -70,6 +70,7 @@ typedef struct eval_opts {
     bool plots;
     const char *reuse; /* --reuse: earlier runs' JSON files, comma-separated (reuse.c) */
     bool resume;       /* --resume: reuse OUT/NAME.json too, where it exists */
+    const char *qa_ids; /* --qa-ids: these questions only, comma-separated ids */
 } eval_opts;
 
 /* The run: model, tokenizer, chat template pieces, results. */

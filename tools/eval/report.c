@@ -97,7 +97,9 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                    "samples say which, and the commit that computed them).\n\n", (long long)r->n_reused);
     /* what ran, in one paragraph: the tasks that did not run are left out */
     if (o->task_ret) fprintf(f, "Retrieval: %d needle depths per task. ", o->n_depths);
-    if (o->task_qa) fprintf(f, "Questions: %d. ", o->n_qa);
+    if (o->task_qa && o->qa_ids)
+        fprintf(f, "Questions: %d chosen by id, each at its depth in the whole set's run. ", o->n_qa);
+    else if (o->task_qa) fprintf(f, "Questions: %d. ", o->n_qa);
     if (o->task_lm)
         fprintf(f, "Language modelling: %d windows, perplexity of the final %d tokens (fed one at a time), "
                    "KL(dense || method) and top-1 agreement with dense at every position from %d on (KL final "

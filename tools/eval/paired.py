@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Paired comparison of two methods in tca eval result files (docs/eval/*.json).
+
+Pairs the samples both methods answered (same length, task and sample name), then prints the
+accuracy of each by depth, the questions where they disagree (with both answers) and a two-sided
+sign test on the disagreements: the chance of a split at least this uneven if neither method
+were better. Several files may be given (e.g. a run and one that added a method with --reuse);
+a sample found twice for a method is taken from the first file that has it.
+
+    python3 tools/eval/paired.py docs/eval/qwen2.5-1.5b-qa-all-2048.json --a dense --b tca
+"""
+import argparse
+import json
+import math
+import re
+import sys
+
+
+def sign_test(wins, losses):
+    """Two-sided exact binomial test of wins against losses at p = 1/2."""
+    n, k = wins + losses, min(wins, losses)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('files', nargs='+', help='tca eval JSON result files')
+    ap.add_argument('--a', default='dense', help='the reference method label (default dense)')
+    ap.add_argument('--b', default='tca', help='the method compared with it (default tca)')
+    ap.add_argument('--task', default=None, help='only this task (retrieval or qa)')
+    args = ap.parse_args()
+
+    answers = {}  # (method, length, task, sample) -> sample record
+    for path in args.files:
+        try:
+            res = json.load(open(path))
+        except (OSError, ValueError) as e:
+            sys.exit(f'paired.py: {path}: {e}')
+        if 'samples' not in res:
+            sys.exit(f'paired.py: {path}: not a tca eval result (no "samples")')
+        for s in res['samples']:
+            if args.task and s['task'] != args.task:
+                continue
+            answers.setdefault((s['method'], s['length'], s['task'], s['sample']), s)
+    keys = sorted({k[1:] for k in answers if k[0] == args.a} & {k[1:] for k in answers if k[0] == args.b})
+    if not keys:
+        labels = sorted({k[0] for k in answers})
+        sys.exit(f'paired.py: no sample answered by both {args.a} and {args.b} (methods found: {", ".join(labels)})')
+
+    by_depth = {}
+    wins = []  # (key, a record, b record) where exactly one is correct
+    for k in keys:
+        a, b = answers[(args.a,) + k], answers[(args.b,) + k]
+        m = re.search(r'depth (\d+)%', k[2])
+        row = by_depth.setdefault((k[0], k[1], int(m.group(1)) if m else -1), [0, 0, 0])
+        row[0] += 1
+        row[1] += a['correct']
+        row[2] += b['correct']
+        if a['correct'] != b['correct']:
+            wins.append((k, a, b))
+
+    print(f'| length | task | depth | samples | {args.a} | {args.b} |')
+    print('| ---: | --- | ---: | ---: | ---: | ---: |')
+    for (length, task, depth), (n, na, nb) in sorted(by_depth.items()):
+        print(f'| {length} | {task} | {depth if depth >= 0 else "-"}% | {n} | {na} | {nb} |')
+    n = len(keys)
+    na = sum(answers[(args.a,) + k]['correct'] for k in keys)
+    nb = sum(answers[(args.b,) + k]['correct'] for k in keys)
+    print(f'| all | | | {n} | {na} ({100 * na / n:.1f}%) | {nb} ({100 * nb / n:.1f}%) |\n')
+    to_a = sum(a['correct'] for _, a, _ in wins)
+    to_b = len(wins) - to_a
+    print(f'{args.b} - {args.a}: {100 * (nb - na) / n:+.1f} points; they disagree on {len(wins)}: '
+          f'{to_a} to {args.a}, {to_b} to {args.b} (sign test p = {sign_test(to_a, to_b):.3g})\n')
+    for k, a, b in wins:
+        print(f'{k[2]} (L={k[0]}), right: {args.a if a["correct"] else args.b}; expected {a.get("answers_any")}')
+        print(f'    {args.a}: {a["output"]!r}')
+        print(f'    {args.b}: {b["output"]!r}')
+
+
+if __name__ == '__main__':
+    main()
