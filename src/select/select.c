@@ -231,7 +231,8 @@ void tca_sparse_select_head(tca_sparse *s, const tca_kernels *k, int layer, int 
 
 int tca_sparse_segments(const tca_sparse *s, int g, const tca_f16 *ck, const tca_f16 *cv, int64_t n_compact0,
                         const int64_t *cum, int64_t t0, int64_t t_end, tca_kv_segment *seg) {
-    int64_t R = t0 / s->b * s->b - s->w;
+    const int64_t w = s->budget.prefill_window > s->w ? s->budget.prefill_window : s->w;
+    int64_t R = t0 / s->b * s->b - w; /* block-aligned: cum counts whole blocks before it */
     if (R < s->raw_pos0) R = s->raw_pos0;
     const int64_t prefix = n_compact0 + cum[(R - s->raw_pos0) / s->b];
     const int64_t off = (R - s->raw_pos0) * s->d;

@@ -63,6 +63,11 @@ typedef struct tca_budget {
     tca_redundancy redundancy; /* optional in the file ("redundancy"; absent: entropy, as in files written before mass) */
     tca_method method;         /* TCA for every file */
     double core_frac;          /* SNAPKV: fraction of each prompt's compressible tokens kept */
+    /* raw tokens before its block that a prefill query sees, when more than the window (a
+     * multiple of b; 0: the window). The cache keeps only the window; this widens what the
+     * prompt's own rows attend to, for measuring where selection loses (tca eval's
+     * prefill-window=). Not in the file; the CUDA path ignores it. */
+    int prefill_window;
     /* calibration provenance (empty / 0 / -1 when not calibrated) */
     char calib_text[256], calib_mode[32];
     int64_t calib_tokens;

@@ -208,5 +208,22 @@ for red in ('entropy', 'mass'):
           f'prompt-last, {red} ranking: kept positions of {len(run["heads"])} heads equal the oracle\'s from the '
           f'recorded prompt-last scores ({bad} mismatches); ranking keys within {worst_key:.1e} of the oracle\'s')
 
+# 6. a prefill window wider than the prompt: the prompt's own rows attend to every token raw, so
+# the last prompt token's logits are dense's (within the keep-all tolerance), while the cache is
+# still cut to sink + selection + window. Layer 0's selection depends on no attention output, so
+# it is the same as without the wide prefill window; the deeper layers' may differ.
+L6 = 1200
+dense6 = probe(L6, '--dense')
+cfg6 = ('--keep', 0.39, '--block', 32, '--sink', 64, '--window', 256, '--scorer', 'prompt-last')
+narrow, wide = probe(L6, *cfg6), probe(L6, *cfg6, '--prefill-window', 1216)
+d_wide, d_narrow = logit_diff(wide, dense6), logit_diff(narrow, dense6)
+check(d_wide < 2e-3 < d_narrow, f'prefill window 1216 over {L6} tokens: last-token logits vs dense {d_wide:.2e} '
+      f'(tolerance 2e-3; the 256-token window alone: {d_narrow:.2e})')
+layer0 = [i for i, h in enumerate(narrow['heads']) if h['layer'] == 0]
+check(all(wide['heads'][i]['positions'] == narrow['heads'][i]['positions'] for i in layer0)
+      and abs(wide['stats']['keep'] - narrow['stats']['keep']) < 0.02,
+      f'the cache is still cut: layer 0 keeps the same positions, whole-cache keep {wide["stats"]["keep"]:.3f} '
+      f'against {narrow["stats"]["keep"]:.3f}')
+
 print(f'{len(failures)} failure(s)')
 sys.exit(1 if failures else 0)

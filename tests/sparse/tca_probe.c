@@ -9,12 +9,14 @@
  *   tca_probe MODEL TEXT N_TOKENS OUT.json [--dense | --keep X | --onehot K] [--block B]
  *             [--sink S] [--window W] [--scorer block-last|prompt-last] [--feed prefill|decode|split]
  *             [--gen G] [--method streaming|snapkv] [--rows-at P,P,..] [--redundancy entropy|mass]
+ *             [--prefill-window W]
  * --onehot K: every head keeps exactly K tokens of every block (K = block: must equal dense).
  * --feed decode: the first token as a prefill, then one token at a time (the decode path);
  *        split: two prefills (half, then the rest: a prefill continuing a compressed cache).
  * --method: a baseline at --keep X (tca_budget_baseline) instead of TCA's uniform configuration.
  * --rows-at: the prompt runs through tca_eval_rows and the logits of these positions are written
- *        too ("rows": one array per position). */
+ *        too ("rows": one array per position).
+ * --prefill-window: the budget's prefill_window (raw tokens a prompt row sees before its block). */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +69,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: tca_probe MODEL TEXT N_TOKENS OUT.json [options]\n");
         return 2;
     }
-    int dense = 0, onehot = 0, block = 32, sink = 64, window = 512, n_gen = 0;
+    int dense = 0, onehot = 0, block = 32, sink = 64, window = 512, n_gen = 0, prefill_window = 0;
     double keep = 0;
     const char *feed = "prefill", *rows_at = NULL;
     tca_method method = TCA_METHOD_TCA;
@@ -81,6 +83,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--block")) block = atoi(v), i++;
         else if (!strcmp(a, "--sink")) sink = atoi(v), i++;
         else if (!strcmp(a, "--window")) window = atoi(v), i++;
+        else if (!strcmp(a, "--prefill-window")) prefill_window = atoi(v), i++;
         else if (!strcmp(a, "--gen")) n_gen = atoi(v), i++;
         else if (!strcmp(a, "--feed")) feed = v, i++;
         else if (!strcmp(a, "--scorer")) scorer = strcmp(v, "prompt-last") ? TCA_SCORER_BLOCK_LAST : TCA_SCORER_PROMPT_LAST, i++;
@@ -117,6 +120,7 @@ int main(int argc, char **argv) {
             s = tca_budget_new_uniform(m, block, sink, window, scorer, 0.0, 1.0, &budget);
         if (s) return fail("budget", s);
         if (redundancy >= 0) budget->redundancy = (tca_redundancy)redundancy;
+        budget->prefill_window = prefill_window;
         if (onehot) {
             int ci = 0;
             while ((1 << ci) < onehot) ci++;

@@ -45,6 +45,7 @@ int eval_parse_method(const char *spec, eval_method *m) {
         else if (!strcmp(k, "sink") && is_int) m->sink = (int)n;
         else if (!strcmp(k, "window") && is_int) m->window = (int)n;
         else if (!strcmp(k, "dense-layers") && is_int) m->dense_layers = (int)n;
+        else if (!strcmp(k, "prefill-window") && is_int) m->prefill_window = (int)n;
         else if (!strcmp(k, "sigma") && (m->sigma = strtod(v, &end)) > 0 && !*end) {
         } else if (!strcmp(k, "scorer") && (!strcmp(v, "block-last") || !strcmp(v, "prompt-last")))
             m->scorer = !strcmp(v, "prompt-last");
@@ -185,10 +186,11 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         tca_budget_free(b);
         return skip(cell, "redundancy=mass needs scorer=prompt-last");
     }
-    if (b->window % b->block) {
+    if (b->window % b->block || m->prefill_window % b->block) {
         tca_budget_free(b);
-        return skip(cell, "the window is not a multiple of the block size");
+        return skip(cell, "the window (or prefill window) is not a multiple of the block size");
     }
+    b->prefill_window = m->prefill_window;
     attn_dense_first_layers(b, m->dense_layers);
     cell->sink = b->sink;
     cell->window = b->window;

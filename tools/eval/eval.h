@@ -29,7 +29,7 @@ typedef enum eval_kind { EVAL_DENSE, EVAL_TCA, EVAL_UNIFORM, EVAL_STREAMING, EVA
 typedef struct eval_method {
     char label[96];
     eval_kind kind;
-    int block, sink, window, scorer, redundancy, dense_layers;
+    int block, sink, window, scorer, redundancy, dense_layers, prefill_window;
     double sigma;
     bool fit_core; /* fit=core: a short prompt's budget is met by the core, not the window (configs.c) */
 } eval_method;
