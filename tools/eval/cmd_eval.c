@@ -307,8 +307,8 @@ static int template_pieces(eval_run *r) {
     return rc;
 }
 
-/* The questions to ask, as indices into the set: --qa-ids by id (-1 on an unknown id), or
- * --qa N spread over the set. A question's depth follows its index in the set with --qa-ids
+/* The questions to ask, as indices into the set: --qa-ids by id, or --qa N spread over the
+ * set; NULL (said why) on an unknown id. A question's depth follows its index in the set with --qa-ids
  * and its place in the run otherwise (eval_qa_prompt), so --qa-ids asks what --qa 0 asked. */
 static int *pick_questions(const eval_opts *o, const eval_qa_item *qa, int n_items, int *n_pick, bool *by_id) {
     int *pick = malloc((size_t)n_items * sizeof *pick), n = 0;
