@@ -190,7 +190,7 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         tca_budget_free(b);
         return skip(cell, "the window (or prefill window) is not a multiple of the block size");
     }
-    b->prefill_window = m->prefill_window;
+    b->prefill_window = cell->prefill_window = m->prefill_window;
     attn_dense_first_layers(b, m->dense_layers);
     cell->sink = b->sink;
     cell->window = b->window;

@@ -43,6 +43,7 @@ static cJSON *cell_json(const eval_run *r, int mi, int ki, int li) {
     if (r->o->methods[mi].kind != EVAL_DENSE) {
         cJSON_AddNumberToObject(o, "sink", c->sink);
         cJSON_AddNumberToObject(o, "window", c->window);
+        cJSON_AddNumberToObject(o, "prefill_window", c->prefill_window);
         cJSON_AddBoolToObject(o, "sink_window_shrunk", c->shrunk);
         cJSON_AddBoolToObject(o, "core_lowered", c->core_lowered);
     }
@@ -147,6 +148,10 @@ static void markdown(const eval_run *r, FILE *f, double seconds, const char *dat
                     fprintf(f, "\n%s at %.2f: sink and window shrunk to %d and %d to fit the budget%s.\n",
                             o->methods[mi].label, o->keeps[ki], c->sink, c->window,
                             c->core_lowered ? ", every head's retain counts lowered to meet it" : "");
+                if (!c->skipped && c->prefill_window > c->window)
+                    fprintf(f, "\n%s at %.2f: the prompt's own rows see the %d raw tokens before their block; the "
+                               "cache keeps a %d-token window.\n",
+                            o->methods[mi].label, o->keeps[ki], c->prefill_window, c->window);
                 if (!c->skipped && c->budget_file[0] && mi > 0 && ki == 0)
                     fprintf(f, "\n%s: budget file %s (FNV-1a 64 %s).\n", o->methods[mi].label, c->budget_file,
                             c->budget_hash);

@@ -3,7 +3,7 @@
  * A recorded answer is reused when everything that decides it is the same: the model (the
  * file's fingerprint), the prompt (FNV-1a 64 of its token ids and answer length, recorded with
  * every sample), the method's label and keep target, and the configuration that method ran at
- * that length (KV budget, sink, window, calibrated file's hash). So a stopped run resumes from
+ * that length (KV budget, sink, window, prefill window, calibrated file's hash). So a stopped run resumes from
  * its own partial JSON, and a method added to an earlier run does not recompute dense. The
  * answer is scored again here, so a scorer change applies to reused answers too. Language
  * modelling windows are not reused (their sums are per method, not per sample). */
@@ -77,8 +77,12 @@ static bool same_config(const eval_run *r, const cJSON *root, int mi, int ki, in
             !(fabs(num_of(x, "keep_target") - keep_target) < 1e-9))
             continue;
         if (r->o->methods[mi].kind == EVAL_DENSE) return true;
+        /* files written before it was recorded ran the prefill window their label names */
+        double pw = num_of(x, "prefill_window");
+        if (isnan(pw)) pw = r->o->methods[mi].prefill_window;
         return fabs(num_of(x, "kv_budget") - c->keep_target_eff) < 1e-9 && num_of(x, "sink") == c->sink &&
-               num_of(x, "window") == c->window && !strcmp(h ? h : "", c->budget_hash);
+               num_of(x, "window") == c->window && pw == c->prefill_window &&
+               !strcmp(h ? h : "", c->budget_hash);
     }
     return false;
 }
