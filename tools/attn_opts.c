@@ -25,6 +25,10 @@ const char attn_help[] =
     "                          entropy with block-last)\n"
     "      --tca-sigma S    width of the uniform log-Gaussian in log2 tokens (default 1)\n"
     "      --tca-dense-layers N  the first N layers keep every token (default 0)\n"
+    "      --tca-prefill-window P  raw tokens the prompt's own rows see before their block, when more\n"
+    "                       than the window (a multiple of B; default: the window). The cache still\n"
+    "                       keeps W: a small --tca-window with a larger P saves KV while the prompt is\n"
+    "                       computed closer to dense, at more prefill time\n"
     "      --kv-type T      dense cache element type: f16 (default) or f32\n";
 
 void attn_options_default(attn_options *a) {
@@ -77,6 +81,7 @@ int attn_parse(attn_options *a, int argc, char **argv, int *i) {
         }
     } else if (!strcmp(o, "--tca-sink")) r = int_value(o, v, 0, 1 << 24, &a->sink);
     else if (!strcmp(o, "--tca-window")) r = int_value(o, v, 0, 1 << 24, &a->window);
+    else if (!strcmp(o, "--tca-prefill-window")) r = int_value(o, v, 0, 1 << 24, &a->prefill_window);
     else if (!strcmp(o, "--tca-scorer")) r = choice(o, v, "block-last", "prompt-last", &a->scorer);
     else if (!strcmp(o, "--tca-redundancy")) r = choice(o, v, "entropy", "mass", &a->redundancy);
     else if (!strcmp(o, "--kv-type")) {
@@ -183,11 +188,13 @@ int attn_configure(attn_options *a, const tca_model *m, long L, tca_context_para
         b->redundancy = tca_default_redundancy(b->scorer);
     }
     if (a->redundancy >= 0) b->redundancy = a->redundancy ? TCA_REDUNDANCY_MASS : TCA_REDUNDANCY_ENTROPY;
-    if (b->window % b->block) {
-        fprintf(stderr, "tca: --tca-window %d is not a multiple of the block size %d\n", b->window, b->block);
+    if (b->window % b->block || a->prefill_window % b->block) {
+        fprintf(stderr, "tca: --tca-%swindow %d is not a multiple of the block size %d\n",
+                b->window % b->block ? "" : "prefill-", b->window % b->block ? b->window : a->prefill_window, b->block);
         tca_budget_free(b);
         return -1;
     }
+    b->prefill_window = a->prefill_window;
     if (b->redundancy == TCA_REDUNDANCY_MASS && b->scorer != TCA_SCORER_PROMPT_LAST) {
         fprintf(stderr, "tca: --tca-redundancy mass needs --tca-scorer prompt-last (a block's own softmax has mass 1)\n");
         tca_budget_free(b);

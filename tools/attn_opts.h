@@ -18,6 +18,7 @@ typedef struct attn_options {
     int scorer, redundancy;  /* -1: the file's, or prompt-last, entropy */
     double sigma;            /* uniform configuration's log-Gaussian width */
     int dense_layers;        /* the first N layers keep every token */
+    int prefill_window;      /* raw tokens the prompt's rows see before their block; 0: the window */
     tca_kv_type kv_type;
     char shipped_path[4096]; /* set by attn_configure when it took the model's shipped budget */
 } attn_options;

@@ -41,6 +41,9 @@ tca_status tca_sparse_new(const tca_hparams *hp, const tca_budget *budget, int64
         budget->n_head != hp->n_head)
         return tca_fail(TCA_ERR_ARG, "tca: the budget is for a model of %d layers x %d KV heads of %d, not %d x %d of %d",
                         budget->n_layer, budget->n_head_kv, budget->head_dim, hp->n_layer, hp->n_head_kv, hp->head_dim);
+    if (budget->prefill_window < 0 || budget->prefill_window % budget->block)
+        return tca_fail(TCA_ERR_ARG, "tca: prefill window %d is not a non-negative multiple of the block size %d",
+                        budget->prefill_window, budget->block);
     tca_sparse *s = calloc(1, sizeof *s);
     if (s == NULL) return tca_fail(TCA_ERR_NOMEM, "tca: out of memory");
     s->budget = *budget;

@@ -17,7 +17,7 @@ import tca_ref  # noqa: E402
 TCA, ROOT = sys.argv[1:3]
 failures = []
 L, DEPTHS, QA, FINAL, FROM = 1024, 2, 2, 32, 512  # 1024: the shortest length tca eval takes
-METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv', 'tca:fit=core']
+METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv', 'tca:prefill-window=1024', 'tca:fit=core']
 
 
 def check(ok, msg):
@@ -98,6 +98,18 @@ for name, c in cells.items():
               and 0 <= c['lm']['top1_agreement'] <= 1,
               f'{name}: KL {c["lm"]["kl_vs_dense"]:.4f} and top-1 {c["lm"]["top1_agreement"]:.3f} over the {n_pos} '
               f'positions from {FROM}')
+
+# prefill-window=1024 >= L: the prompt's rows are computed as dense computes them, so the KL of
+# the language-modelling prompt rows (every position before the final chunk) is zero; only the
+# final chunk, decoded over the cut cache, differs. The cache is still cut (checked above).
+def prompt_kl(c):
+    return c['lm']['kl_vs_dense'] * c['lm']['kl_positions'] - c['lm']['kl_vs_dense_final_chunk'] * FINAL
+
+
+pw, tca_c = cells['tca:prefill-window=1024'], cells['tca']
+check(pw['prefill_window'] == 1024 and pw['window'] == tca_c['window'] and prompt_kl(pw) < 1e-3 < prompt_kl(tca_c),
+      f'tca:prefill-window=1024: window {pw["window"]} kept, KL summed over the prompt rows {prompt_kl(pw):.2e} '
+      f'(tca: {prompt_kl(tca_c):.2e})')
 
 # scoring redone from the recorded outputs; prompt lengths fit L
 agree = True

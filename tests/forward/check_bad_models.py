@@ -96,6 +96,7 @@ def main():
     ok &= expect_error(run + ['--tca-keep', '0'], '--tca-keep expects a number in (0, 1]')
     ok &= expect_error(run + ['--tca-keep', '0.5', '--tca-block', '48'], '--tca-block expects 16, 32 or 64')
     ok &= expect_error(run + ['--tca-keep', '1', '--tca-window', '100'], 'window 100 is not a non-negative multiple of the block size 32')
+    ok &= expect_error(run + ['--tca-keep', '1', '--tca-prefill-window', '100'], '--tca-prefill-window 100 is not a multiple of the block size 32')
     ok &= expect_error(run + ['--tca-keep', '1', '--kv-type', 'f32'], 'the TCA cache is f16 only')
     ok &= expect_error(run + ['--tca-keep', '1', '--tca-scorer', 'block-last', '--tca-redundancy', 'mass'], 'needs --tca-scorer prompt-last')
     ok &= expect_error(run + ['--attn', 'dense', '--tca-keep', '0.5'], '--attn dense does not take')
