@@ -66,7 +66,7 @@ typedef struct tca_budget {
     /* raw tokens before its block that a prefill query sees, when more than the window (a
      * multiple of b; 0: the window). The cache keeps only the window; this widens what the
      * prompt's own rows attend to, for measuring where selection loses (tca eval's
-     * prefill-window=). Not in the file; the CUDA path ignores it. */
+     * prefill-window=). Not in the budget file: a runtime choice (tca --tca-prefill-window). */
     int prefill_window;
     /* calibration provenance (empty / 0 / -1 when not calibrated) */
     char calib_text[256], calib_mode[32];
