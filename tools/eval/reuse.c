@@ -3,10 +3,11 @@
  * A recorded answer is reused when everything that decides it is the same: the model (the
  * file's fingerprint), the prompt (FNV-1a 64 of its token ids and answer length, recorded with
  * every sample), the method's label and keep target, and the configuration that method ran at
- * that length (KV budget, sink, window, prefill window, calibrated file's hash). So a stopped run resumes from
- * its own partial JSON, and a method added to an earlier run does not recompute dense. The
- * answer is scored again here, so a scorer change applies to reused answers too. Language
- * modelling windows are not reused (their sums are per method, not per sample). */
+ * that length (KV budget, sink, window, prefill window, calibrated file's hash). So a stopped
+ * run resumes from its own partial JSON, and a method added to an earlier run does not
+ * recompute dense. The answer is scored again here, so a scorer change applies to reused
+ * answers too. Language modelling windows are not reused (their sums are per method, not per
+ * sample). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
