@@ -17,7 +17,8 @@ import tca_ref  # noqa: E402
 TCA, ROOT = sys.argv[1:3]
 failures = []
 L, DEPTHS, QA, FINAL, FROM = 1024, 2, 2, 32, 512  # 1024: the shortest length tca eval takes
-METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv', 'tca:prefill-window=1024', 'tca:fit=core']
+METHODS = ['dense', 'tca', 'uniform', 'streaming', 'snapkv', 'tca:prefill-window=1024', 'tca:prefill-window=0',
+           'tca:fit=core']
 
 
 def check(ok, msg):
@@ -83,6 +84,13 @@ while keep_at(cfg) > 0.39 + 0.01 and (cfg.window > cfg.block or cfg.sink > 0):
 want = keep_at(cfg)
 check(cells['tca']['window'] == cfg.window and cells['tca']['sink'] == cfg.sink,
       f'tca at {L}: sink and window shrunk to {cfg.sink} and {cfg.window} to fit keep 0.39')
+# the fit shrinks the cache's window only: by default the prompt's own rows of every sparse
+# method see the file's window, as `tca ask` runs; prefill-window=0 asks for the fitted one
+for name in ('tca', 'uniform', 'streaming', 'snapkv'):
+    check(cells[name]['prefill_window'] == budget['window'] > cells[name]['window'],
+          f'{name}: the prompt\'s rows see the file\'s {budget["window"]}-token window, the cache keeps '
+          f'{cells[name]["window"]} (got prefill window {cells[name]["prefill_window"]})')
+check(cells['tca:prefill-window=0']['prefill_window'] == 0, 'tca:prefill-window=0: prefill window 0 (the fitted one)')
 for name in METHODS[1:-1]:
     c = cells[name]
     check(abs(c['kv_budget'] - want) < 1e-9 and abs(c['keep'] - want) < 0.03,
@@ -106,10 +114,13 @@ def prompt_kl(c):
     return c['lm']['kl_vs_dense'] * c['lm']['kl_positions'] - c['lm']['kl_vs_dense_final_chunk'] * FINAL
 
 
-pw, tca_c = cells['tca:prefill-window=1024'], cells['tca']
-check(pw['prefill_window'] == 1024 and pw['window'] == tca_c['window'] and prompt_kl(pw) < 1e-3 < prompt_kl(tca_c),
+# A wider prefill window brings the prompt rows closer to dense's: the fitted window (0) is
+# the farthest, the file's (the default) nearer.
+pw, tca_c, pw0 = cells['tca:prefill-window=1024'], cells['tca'], cells['tca:prefill-window=0']
+check(pw['prefill_window'] == 1024 and pw['window'] == tca_c['window'] == pw0['window']
+      and prompt_kl(pw) < 1e-3 < prompt_kl(tca_c) < prompt_kl(pw0),
       f'tca:prefill-window=1024: window {pw["window"]} kept, KL summed over the prompt rows {prompt_kl(pw):.2e} '
-      f'(tca: {prompt_kl(tca_c):.2e})')
+      f'(tca: {prompt_kl(tca_c):.2e}, tca:prefill-window=0: {prompt_kl(pw0):.2e})')
 
 # scoring redone from the recorded outputs; prompt lengths fit L
 agree = True
@@ -161,6 +172,17 @@ k2 = json.load(open(os.path.join(out, 'keep02.json')))
 check(r.returncode == 0 and k2['runs_reused'] == QA and all(('reused_from' in s) == (s['method'] == 'dense')
                                                              for s in k2['samples']),
       f'--keep 0.2 reusing the 0.39 run: the {QA} dense answers reused, tca recomputed ({k2.get("runs_reused")})')
+# --reuse of a file written before the prefill window was recorded: its tca ran the fitted
+# window in prefill, so today's default (the file's window) does not take its answers; dense's it does
+legacy = json.loads(json.dumps(done))
+for x in legacy['results']:
+    x.pop('prefill_window', None)
+json.dump(legacy, open(os.path.join(out, 'legacy.json'), 'w'))
+r = run('--length', L, '--tasks', 'qa', '--qa', 3, '--methods', 'dense,tca', '-o', out, '--name', 'legacy-reuse',
+        '-t', 2, '--reuse', os.path.join(out, 'legacy.json'))
+lr = json.load(open(os.path.join(out, 'legacy-reuse.json')))
+check(r.returncode == 0 and all(('reused_from' in s) == (s['method'] == 'dense') for s in lr['samples']),
+      f'--reuse of a file without prefill_window: dense reused, tca recomputed ({lr.get("runs_reused")} reused)')
 # --qa-ids: questions by id, each at its depth in the whole set (its index mod 5), so the first
 # question asks what --qa 3 asked first (item 0, depth 10%) and is reused from it; item 6 is at 30%
 qa_set = json.load(open(os.path.join(ROOT, 'tools', 'eval', 'qa_questions.json')))['items']

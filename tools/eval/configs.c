@@ -18,7 +18,7 @@ static const struct {
 
 int eval_parse_method(const char *spec, eval_method *m) {
     memset(m, 0, sizeof *m);
-    m->block = m->sink = m->window = m->scorer = m->redundancy = -1;
+    m->block = m->sink = m->window = m->scorer = m->redundancy = m->prefill_window = -1;
     m->sigma = 1.0;
     snprintf(m->label, sizeof m->label, "%s", spec);
     const char *colon = strchr(spec, ':');
@@ -115,6 +115,13 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     if (m->kind == EVAL_DENSE) return 0;
     char path[4096];
     tca_budget *cal = eval_calibrated(r, keep, path, sizeof path);
+    /* the prompt's own rows see the window the method names (the file's, else the default)
+     * before any fit below: the fit holds the cache to the budget; what the prompt's rows see
+     * costs compute, not KV, and `tca ask` keeps the file's window for both at every length */
+    const int prefill_window = m->prefill_window >= 0 ? m->prefill_window
+                               : m->window >= 0      ? m->window
+                               : cal                 ? cal->window
+                                                     : TCA_DEFAULT_WINDOW;
     /* a short prompt: the calibrated file keeps more than the target at L, its sink and window
      * being a larger share of it. fit=window (the default) halves the window, then the sink,
      * until the file's keep at L is within 0.01 of the target, every head keeping its retain
@@ -186,11 +193,11 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         tca_budget_free(b);
         return skip(cell, "redundancy=mass needs scorer=prompt-last");
     }
-    if (b->window % b->block || m->prefill_window % b->block) {
+    if (b->window % b->block || prefill_window % b->block) {
         tca_budget_free(b);
         return skip(cell, "the window (or prefill window) is not a multiple of the block size");
     }
-    b->prefill_window = cell->prefill_window = m->prefill_window;
+    b->prefill_window = cell->prefill_window = prefill_window;
     attn_dense_first_layers(b, m->dense_layers);
     cell->sink = b->sink;
     cell->window = b->window;

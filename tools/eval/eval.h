@@ -25,7 +25,7 @@ typedef enum eval_kind { EVAL_DENSE, EVAL_TCA, EVAL_UNIFORM, EVAL_STREAMING, EVA
 
 /* A method as given on the command line: "uniform:scorer=prompt-last,window=256". Overrides of
  * -1 keep the defaults (block 32, sink 64, window 512, prompt-last, entropy; the calibrated
- * file's own for tca). */
+ * file's own for tca; prefill window: the window before a short prompt's fit shrinks it). */
 typedef struct eval_method {
     char label[96];
     eval_kind kind;
@@ -48,7 +48,7 @@ typedef struct eval_cell {
     int64_t top1_ok, n_top1;                    /* argmax equals dense's, every position >= 1K */
     double keep_sum; int n_keep;                /* whole-cache keep after each prompt */
     double keep_target_eff;                     /* the KV budget all methods ran at (this length) */
-    int sink, window, prefill_window;           /* as run (after any shrinking; prefill_window 0: the window) */
+    int sink, window, prefill_window;           /* as run (after any shrinking; prefill_window <= window: the window) */
     char budget_file[160], budget_hash[17];     /* tca: the calibrated file and FNV-1a 64 of its bytes */
     bool shrunk, skipped;                       /* skipped: no configuration possible (message in note) */
     bool core_lowered;                          /* fit=core: every head's retain counts lowered */

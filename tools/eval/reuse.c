@@ -78,11 +78,13 @@ static bool same_config(const eval_run *r, const cJSON *root, int mi, int ki, in
             !(fabs(num_of(x, "keep_target") - keep_target) < 1e-9))
             continue;
         if (r->o->methods[mi].kind == EVAL_DENSE) return true;
-        /* files written before it was recorded ran the prefill window their label names */
+        /* the prompt's rows saw the larger of the prefill window and the window; files written
+         * before the prefill window was recorded ran the one their label names, else none */
+        const double window = num_of(x, "window");
         double pw = num_of(x, "prefill_window");
         if (isnan(pw)) pw = r->o->methods[mi].prefill_window;
         return fabs(num_of(x, "kv_budget") - c->keep_target_eff) < 1e-9 && num_of(x, "sink") == c->sink &&
-               num_of(x, "window") == c->window && pw == c->prefill_window &&
+               window == c->window && fmax(pw, window) == fmax(c->prefill_window, c->window) &&
                !strcmp(h ? h : "", c->budget_hash);
     }
     return false;
