@@ -1,6 +1,6 @@
 /* Check macros shared by the C unit tests: a failed check prints where and what, counts in
- * `failures` and lets the test go on, so one run lists every failure; main returns
- * `failures != 0`. One translation unit per test, hence the static counter. */
+ * `failures` and lets the test go on, so one run lists every failure; main exits non-zero
+ * when `failures` is. One translation unit per test, hence the static counter. */
 #ifndef TCA_TESTS_CHECK_H
 #define TCA_TESTS_CHECK_H
 
