@@ -113,9 +113,16 @@ check(n_mismatch <= max(2, K // 50) and worst_rel < 0.05,
 
 dense = probe(L, '--dense', '--gen', 8)
 full = probe(L, '--method', 'snapkv', '--keep', 1.0, '--block', B, '--sink', S, '--window', W, '--gen', 8)
-check(rel_diff(full['logits'], dense['logits']) < 2e-3 and full['greedy'] == dense['greedy'],
-      f'snapkv keeping everything equals dense: logits max|diff|/range {rel_diff(full["logits"], dense["logits"]):.2e}, '
-      f'greedy identical')
+# greedy may part at a near tie of dense (top two within twice the logit tolerance): the AVX-512
+# kernel's key tiles split the prompt differently from the compact cache (check_tca.py, part 1)
+n = 0
+while n < len(dense['greedy']) and full['greedy'][n] == dense['greedy'][n]:
+    n += 1
+tie = n < len(dense['greedy']) and dense['greedy_margin'][n] < 4e-3
+d = rel_diff(full['logits'], dense['logits'])
+check(d < 2e-3 and (n == len(dense['greedy']) or tie),
+      f'snapkv keeping everything equals dense: logits max|diff|/range {d:.2e}, greedy identical for '
+      f'{n}/{len(dense["greedy"])} tokens' + (f', then a near tie ({dense["greedy_margin"][n]:.1e} of the range)' if tie else ''))
 
 # 3. per-row logits
 at = [100, 700, L - 1]

@@ -53,33 +53,42 @@ def logit_diff(a, b):
     return float(np.max(np.abs(a - b)) / (np.max(b) - np.min(b)))
 
 
-def greedy_agree(a, b, ref_logits_margin=None):
+def greedy_agree(a, b, tol):
+    """Greedy tokens of run a against reference run b: how many agree from the start, out of how
+    many, and whether they agree. A divergence counts as agreement when it is at a near tie of
+    the reference: its top two logits within 2 x tol of the logit range, the most two runs whose
+    logits differ by up to tol apart can disagree on (float summation order: the AVX-512 kernel's
+    64-key tiles split a prompt differently from TCA's compact prefix, and the f16 cache rounds
+    that 1e-7 into 1e-3 of the range; greedy diverges there at SmolLM2's near ties)."""
     ga, gb = a['greedy'], b['greedy']
     n = 0
     while n < len(ga) and ga[n] == gb[n]:
         n += 1
-    return n, len(ga)
+    if n == len(ga):
+        return n, len(ga), True, ''
+    margin = b['greedy_margin'][n]
+    return n, len(ga), margin < 2 * tol, f', then a tie within {margin:.1e} of the range at step {n + 1}'
 
 
-# 1. keep-all equals dense (logits within float tolerance, greedy identical), each fed the same
-# way (how tokens are batched changes the dense path's own rounding: 1e-3 of the logit range
-# between one 1200-token prefill and two of 600 on SmolLM2)
+# 1. keep-all equals dense (logits within float tolerance, greedy identical up to a near tie),
+# each fed the same way (how tokens are batched changes the dense path's own rounding: 1e-3 of
+# the logit range between one 1200-token prefill and two of 600 on SmolLM2)
 L, cfg = 1200, ['--block', 32, '--sink', 64, '--window', 256]
 for feed in ('prefill', 'split'):
     dense = probe(L, '--dense', '--feed', feed, '--gen', 16)
     full = probe(L, '--onehot', 32, '--feed', feed, '--gen', 16, *cfg)
     d = logit_diff(full, dense)
-    n, tot = greedy_agree(full, dense)
+    n, tot, ok, why = greedy_agree(full, dense, 2e-3)
     check(d < 2e-3, f'keep-all ({feed}) logits vs dense: max|diff|/range {d:.2e} (tolerance 2e-3)')
-    check(n == tot, f'keep-all ({feed}) greedy vs dense: {n}/{tot} tokens identical')
+    check(ok, f'keep-all ({feed}) greedy vs dense: {n}/{tot} tokens identical{why}')
     check(abs(full['stats']['keep'] - 1) < 1e-12, f'keep-all ({feed}) holds every token: keep {full["stats"]["keep"]}')
 Ld = 700
 dense_d = probe(Ld, '--dense', '--feed', 'decode', '--gen', 8)
 full_d = probe(Ld, '--onehot', 16, '--feed', 'decode', '--gen', 8, '--block', 16, '--sink', 32, '--window', 128)
 d = logit_diff(full_d, dense_d)
-n, tot = greedy_agree(full_d, dense_d)
+n, tot, ok, why = greedy_agree(full_d, dense_d, 2e-3)
 check(d < 2e-3, f'keep-all (decode, b=16) logits vs dense: max|diff|/range {d:.2e} (tolerance 2e-3)')
-check(n == tot, f'keep-all (decode, b=16) greedy vs dense: {n}/{tot} identical')
+check(ok, f'keep-all (decode, b=16) greedy vs dense: {n}/{tot} identical{why}')
 
 
 # 2 and 3. kept positions against the oracle, KV bytes against the formula
@@ -135,10 +144,12 @@ for (b, s, w, keep, L) in [(32, 64, 256, 0.39, 1200), (16, 32, 128, 0.2, 1500), 
 # (docs/benchmarks.md), and that rounding amplifies any difference in summation order (prefill
 # tiles vs split keys) into block scores ~0.1 apart in deep layers. So both runs here use f32
 # products throughout (TCA_GEMM=f32): the scoring of a block is then the same computation on
-# nearly the same numbers, and what remains is float summation order: exact up to 1e-5 in layer 0
-# (the same queries and keys), growing through the layers to ~3e-3 (the same growth as with
-# keep-all budgets, i.e. dense attention: measured 2.8e-3 at layer 18 of SmolLM2).
-TOL0, TOL = 1e-5, 1e-2
+# nearly the same numbers, and what remains is float summation order: in layer 0 (the same
+# queries and keys) 2.6e-6 with the AVX2 kernels, 1.6e-5 with the AVX-512 ones (decode's dot
+# products along d against prefill's per-dimension sums over a tile), growing through the layers
+# to ~5e-3 (the same growth as with keep-all budgets, i.e. dense attention: measured 2.8e-3 at
+# layer 18 of SmolLM2).
+TOL0, TOL = 5e-5, 1e-2
 cfg4 = ['--block', 32, '--sink', 64, '--window', 256, '--onehot', 4]
 pre = probe(1001, '--feed', 'prefill', *cfg4, env={'TCA_GEMM': 'f32'})
 dec = probe(1001, '--feed', 'decode', *cfg4, env={'TCA_GEMM': 'f32'})

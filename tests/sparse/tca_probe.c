@@ -1,8 +1,9 @@
 /* Test driver for TCA-Attention: runs a real text through the runtime under a given attention
  * configuration and writes what check_tca.py compares against the numpy oracle
  * (tests/reference/tca_ref.py) and against dense attention, as one JSON object:
- *   logits of the last prompt token, greedy continuation, per (layer, KV head) the positions
- *   held and the recorded block-last scores (a then e per block), each head's p, cache stats;
+ *   logits of the last prompt token, greedy continuation (and each step's top-two margin), per
+ *   (layer, KV head) the positions held and the recorded block-last scores (a then e per
+ *   block), each head's p, cache stats;
  *   with the prompt-last scorer also "prompt_scores": per ranked block [j, its slice of the
  *   prompt-last softmax (b floats), its ranking key].
  *
@@ -206,12 +207,18 @@ int main(int argc, char **argv) {
             }
             cJSON_AddItemToArray(heads, h);
         }
-    cJSON *greedy = cJSON_AddArrayToObject(out, "greedy");
+    /* greedy_margin[i]: (top logit - second) / (max - min) at step i, so that a test can tell a
+     * divergence at a near tie (float summation order) from a real one */
+    cJSON *greedy = cJSON_AddArrayToObject(out, "greedy"), *margin = cJSON_AddArrayToObject(out, "greedy_margin");
     for (int i = 0; i < n_gen; i++) {
-        int best = 0;
-        for (int v = 1; v < hp->n_vocab; v++)
-            if (logits[v] > logits[best]) best = v;
+        int best = 0, second = -1, lo = 0;
+        for (int v = 1; v < hp->n_vocab; v++) {
+            if (logits[v] > logits[best]) second = best, best = v;
+            else if (second < 0 || logits[v] > logits[second]) second = v;
+            if (logits[v] < logits[lo]) lo = v;
+        }
         cJSON_AddItemToArray(greedy, cJSON_CreateNumber(best));
+        cJSON_AddItemToArray(margin, cJSON_CreateNumber((logits[best] - logits[second]) / (logits[best] - logits[lo])));
         int32_t t = best;
         if (i + 1 < n_gen && (s = tca_eval(c, &t, 1, logits, NULL, NULL))) return fail("decode", s);
     }
