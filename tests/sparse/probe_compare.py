@@ -15,4 +15,5 @@ def greedy_agree(a, b, tol):
     if n == len(ga):
         return n, len(ga), True, ''
     margin = b['greedy_margin'][n]
-    return n, len(ga), margin < 2 * tol, f', then a tie within {margin:.1e} of the range at step {n + 1}'
+    return n, len(ga), margin < 2 * tol, (f", then parts at step {n + 1}, where the reference's top two are "
+                                                f'{margin:.1e} of the range apart')
