@@ -259,11 +259,15 @@ static void plots(const eval_run *r, const char *base) {
             const int panel = panels[pi];
             fprintf(g, "set xlabel '%s'\nset ylabel '%s'\n%s", axis == 0 ? "keep ratio (KV budget)" : "length (tokens)",
                     ylabel[panel], axis == 1 ? "set logscale x 2\n" : "unset logscale x\n");
+            /* Dense runs at keep 1 only, so it has no line against the keep ratio, and its perplexity
+             * ratio and KL against itself are 1 and 0; against the length its accuracy is the line the
+             * others are read against. */
+            const int mi_first = axis == 1 && panel <= 1 ? 0 : 1;
             fprintf(g, "plot ");
-            for (int mi = 1; mi < o->n_methods; mi++)
-                fprintf(g, "%s'-' with linespoints lw 2 title '%s'", mi > 1 ? ", " : "", o->methods[mi].label);
+            for (int mi = mi_first; mi < o->n_methods; mi++)
+                fprintf(g, "%s'-' with linespoints lw 2 title '%s'", mi > mi_first ? ", " : "", o->methods[mi].label);
             fprintf(g, "\n");
-            for (int mi = 1; mi < o->n_methods; mi++) {
+            for (int mi = mi_first; mi < o->n_methods; mi++) {
                 for (int x = 0; x < n_x; x++) {
                     const int ki = axis == 0 ? x : 0, li = axis == 0 ? li_last : x;
                     const eval_cell *c = eval_cell_at(r, mi, ki, li), *d = eval_cell_at(r, 0, 0, li);
