@@ -65,6 +65,23 @@ open(f'{d}/bad.json', 'w').write('{"samples": ')
 r = run(PAIRED, f'{d}/bad.json')
 check(r.returncode != 0 and 'bad.json' in r.stderr, 'paired.py refuses a truncated file, naming it')
 
+# a run at two keep targets records tca twice under one label: tca right on 0-7 at keep 0.6 and
+# on 0-1 at keep 0.2; the label alone is ambiguous, tca@KEEP picks one
+sweep = [{'length': 1024, 'task': 'qa', 'sample': f'qa {q} depth 10%', 'method': m, 'keep_target': k,
+          'correct': i < n, 'output': f'{m}@{k}', 'answers_any': [q]}
+         for m, k, n in (('dense', 1.0, 8), ('tca', 0.6, 8), ('tca', 0.2, 2)) for i, q in enumerate(ids)]
+json.dump({'model': 'test', 'samples': sweep}, open(f'{d}/keep.json', 'w'))
+r = run(PAIRED, f'{d}/keep.json')
+check(r.returncode != 0 and 'keep targets 0.2, 0.6' in r.stderr, 'paired.py refuses a label run at two keep targets')
+r = run(PAIRED, f'{d}/keep.json', '--b', 'tca@0.2')
+check(r.returncode == 0 and '| all | | | 10 | 8 (80.0%) | 2 (20.0%) |' in r.stdout, 'paired.py: tca@0.2 takes keep 0.2 only')
+r = run(PAIRED, f'{d}/keep.json', '--b', 'tca@0.6')
+check('they disagree on 0' in r.stdout, 'paired.py: tca@0.6 takes keep 0.6 only')
+r = run(PAIRED, f'{d}/keep.json', '--b', 'tca@0.39')
+check(r.returncode != 0 and 'no samples at keep target 0.39' in r.stderr, 'paired.py refuses a keep target the file lacks')
+r = run(BY_LENGTH, '--row', 'tca', f'{d}/keep.json:tca@0.2')
+check(r.returncode == 0 and '| tca | 2 |' in r.stdout, 'by_length.py: METHOD@KEEP takes that keep target only')
+
 r = run(BY_LENGTH, '--row', 'dense', f'{d}/1k.json', f'{d}/2k.json', '--row', 'tca', f'{d}/1k.json:tca:x', f'{d}/2k.json')
 print(r.stdout)
 check(r.returncode == 0, f'by_length.py exits 0 ({r.stderr.strip()})')

@@ -4,7 +4,8 @@
 Runs of the whole question set at different lengths finish at different times (a 4K run over
 several sessions); this counts each row's right answers only on the question ids present in
 every FILE:METHOD given, so that the lengths compare the same questions. Each --row names a
-label and one FILE[:METHOD] per length (METHOD defaults to the label):
+label and one FILE[:METHOD] per length (METHOD defaults to the label; METHOD@KEEP for one keep
+target of a run at several):
 
     python3 tools/eval/by_length.py \\
         --row dense docs/eval/qwen2.5-1.5b-qa-all-1024-prefill512.json \\
@@ -17,6 +18,8 @@ import argparse
 import json
 import sys
 
+import method_keep
+
 
 def load(spec, label):
     """{question id: correct} for one FILE[:METHOD], and the length it ran at."""
@@ -26,10 +29,12 @@ def load(spec, label):
         res = json.load(open(path))
     except (OSError, ValueError) as e:
         sys.exit(f'by_length.py: {path}: {e}')
+    samples = [s for s in res.get('samples', []) if s['task'] == 'qa']
+    keep = method_keep.keep_target(samples, method, 'by_length.py')
     got = {}
     lengths = set()
-    for s in res.get('samples', []):
-        if s['task'] == 'qa' and s['method'] == method:
+    for s in samples:
+        if method_keep.matches(s, method, keep):
             got[s['sample'].split()[1]] = s['correct']  # "qa alice-01 depth 10%"
             lengths.add(s['length'])
     if len(lengths) != 1:

@@ -8,12 +8,16 @@ were better. Several files may be given (e.g. a run and one that added a method 
 a sample found twice for a method is taken from the first file that has it.
 
     python3 tools/eval/paired.py docs/eval/qwen2.5-1.5b-qa-all-2048.json --a dense --b tca
+
+A run at several keep targets records a method once per target: name one as `--b tca@0.2`.
 """
 import argparse
 import json
 import math
 import re
 import sys
+
+import method_keep
 
 
 def sign_test(wins, losses):
@@ -28,12 +32,13 @@ def sign_test(wins, losses):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('files', nargs='+', help='tca eval JSON result files')
-    ap.add_argument('--a', default='dense', help='the reference method label (default dense)')
-    ap.add_argument('--b', default='tca', help='the method compared with it (default tca)')
+    ap.add_argument('--a', default='dense', help='the reference method label (default dense); LABEL@KEEP for '
+                    'one keep target of a run at several')
+    ap.add_argument('--b', default='tca', help='the method compared with it (default tca); LABEL@KEEP as --a')
     ap.add_argument('--task', default=None, help='only this task (retrieval or qa)')
     args = ap.parse_args()
 
-    answers = {}  # (method, length, task, sample) -> sample record
+    samples = []
     for path in args.files:
         try:
             res = json.load(open(path))
@@ -41,13 +46,16 @@ def main():
             sys.exit(f'paired.py: {path}: {e}')
         if 'samples' not in res:
             sys.exit(f'paired.py: {path}: not a tca eval result (no "samples")')
-        for s in res['samples']:
-            if args.task and s['task'] != args.task:
-                continue
-            answers.setdefault((s['method'], s['length'], s['task'], s['sample']), s)
+        samples += [s for s in res['samples'] if not args.task or s['task'] == args.task]
+    keeps = {spec: method_keep.keep_target(samples, spec, 'paired.py') for spec in (args.a, args.b)}
+    answers = {}  # (method spec, length, task, sample) -> sample record
+    for s in samples:
+        for spec, keep in keeps.items():
+            if method_keep.matches(s, spec, keep):
+                answers.setdefault((spec, s['length'], s['task'], s['sample']), s)
     keys = sorted({k[1:] for k in answers if k[0] == args.a} & {k[1:] for k in answers if k[0] == args.b})
     if not keys:
-        labels = sorted({k[0] for k in answers})
+        labels = sorted({s['method'] for s in samples})
         sys.exit(f'paired.py: no sample answered by both {args.a} and {args.b} (methods found: {", ".join(labels)})')
 
     by_depth = {}
