@@ -30,7 +30,7 @@ def load(spec, label):
     except (OSError, ValueError) as e:
         sys.exit(f'by_length.py: {path}: {e}')
     samples = [s for s in res.get('samples', []) if s['task'] == 'qa']
-    keep = method_keep.keep_target(samples, method, 'by_length.py')
+    method, keep = method_keep.resolve(samples, method, 'by_length.py')
     got = {}
     lengths = set()
     for s in samples:

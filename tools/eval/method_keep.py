@@ -18,24 +18,25 @@ def parse(spec):
         return spec, None
 
 
-def keep_target(samples, spec, prog):
-    """The keep target (or None for files without one) of the samples spec names; exits with a
-    message when spec has no @KEEP and the method ran at several, or when @KEEP is absent."""
+def resolve(samples, spec, prog):
+    """(method label, keep target) of the samples spec names, the keep target None for files
+    without one; exits with a message when spec has no @KEEP and the method ran at several, or
+    when @KEEP is absent."""
     method, keep = parse(spec)
     found = sorted({s.get('keep_target') for s in samples if s['method'] == method},
                    key=lambda k: (k is None, k))
     if keep is not None:
         for k in found:
             if k is not None and abs(k - keep) < 1e-6:
-                return k
+                return method, k
         sys.exit(f'{prog}: {spec}: {method} has no samples at keep target {keep:g} '
                  f'(found {", ".join(f"{k:g}" for k in found if k is not None) or "none"})')
     if len(found) > 1:
         sys.exit(f'{prog}: {spec}: {method} ran at keep targets '
                  f'{", ".join(f"{k:g}" for k in found if k is not None)}: name one, as {method}@{found[0]:g}')
-    return found[0] if found else None
+    return method, found[0] if found else None
 
 
-def matches(sample, spec, keep):
-    """Whether a sample is spec's method at that keep target."""
-    return sample['method'] == parse(spec)[0] and sample.get('keep_target') == keep
+def matches(sample, method, keep):
+    """Whether a sample is that method at that keep target."""
+    return sample['method'] == method and sample.get('keep_target') == keep

@@ -47,11 +47,11 @@ def main():
         if 'samples' not in res:
             sys.exit(f'paired.py: {path}: not a tca eval result (no "samples")')
         samples += [s for s in res['samples'] if not args.task or s['task'] == args.task]
-    keeps = {spec: method_keep.keep_target(samples, spec, 'paired.py') for spec in (args.a, args.b)}
+    chosen = {spec: method_keep.resolve(samples, spec, 'paired.py') for spec in (args.a, args.b)}
     answers = {}  # (method spec, length, task, sample) -> sample record
     for s in samples:
-        for spec, keep in keeps.items():
-            if method_keep.matches(s, spec, keep):
+        for spec, (method, keep) in chosen.items():
+            if method_keep.matches(s, method, keep):
                 answers.setdefault((spec, s['length'], s['task'], s['sample']), s)
     keys = sorted({k[1:] for k in answers if k[0] == args.a} & {k[1:] for k in answers if k[0] == args.b})
     if not keys:
