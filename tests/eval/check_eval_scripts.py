@@ -79,6 +79,15 @@ r = run(PAIRED, f'{d}/keep.json', '--b', 'tca@0.6')
 check('they disagree on 0' in r.stdout, 'paired.py: tca@0.6 takes keep 0.6 only')
 r = run(PAIRED, f'{d}/keep.json', '--b', 'tca@0.39')
 check(r.returncode != 0 and 'no samples at keep target 0.39' in r.stderr, 'paired.py refuses a keep target the file lacks')
+# the same label in two runs (TCA with two budget directories): --a-from / --b-from pick the file
+write_run(f'{d}/old.json', 1024, {'tca': {q: i < 6 for i, q in enumerate(ids)}})
+write_run(f'{d}/new.json', 1024, {'tca': {q: i < 8 for i, q in enumerate(ids)}})
+r = run(PAIRED, '--a', 'tca', '--a-from', f'{d}/old.json', '--b', 'tca', '--b-from', f'{d}/new.json')
+check(r.returncode == 0 and '| all | | | 10 | 6 (60.0%) | 8 (80.0%) |' in r.stdout
+      and 'they disagree on 2: 0 to tca (old.json), 2 to tca (new.json) (sign test p = 0.5)' in r.stdout,
+      f'paired.py --a-from/--b-from: 6 against 8 of the same label ({r.stderr.strip()})')
+r = run(PAIRED, '--a', 'tca', '--a-from', f'{d}/old.json', '--b', 'tca')
+check(r.returncode != 0 and 'no result file' in r.stderr, 'paired.py refuses --a-from alone with no other file')
 r = run(BY_LENGTH, '--row', 'tca', f'{d}/keep.json:tca@0.2')
 check(r.returncode == 0 and '| tca | 2 |' in r.stdout, 'by_length.py: METHOD@KEEP takes that keep target only')
 
