@@ -28,7 +28,11 @@ static void help(FILE *f) {
             "      --text FILE      calibration text (plain UTF-8; a public-domain book)\n"
             "      --tokens N       use the first N tokens of it (default: 8192, at most the model's context)\n"
             "      --target-keep X  mean whole-cache keep ratio over heads (e.g. 0.39); a comma-separated list\n"
-            "                       writes one budget per ratio from the same pass (-o takes as many files)\n"
+            "                       writes one budget per ratio from the same pass (-o takes as many files).\n"
+            "                       No head keeps less than the sink, the window and one token per block:\n"
+            "                       a target under that floor is refused, one within a token per block of\n"
+            "                       it warned about (the budget comes out nearly uniform; for keep 0.1 with\n"
+            "                       the other defaults, --block 64)\n"
             "      --tolerance EPS  per head: smallest keep with relative L2 error <= EPS\n"
             "      --block B        16, 32 (default) or 64\n"
             "      --sink S         default 64\n"
@@ -128,6 +132,36 @@ static int write_plots(const char *dir, const tca_calib_report *r, const char *t
     int rc = pclose(g);
     if (rc != 0) fprintf(stderr, "tca calibrate: gnuplot failed (status %d)\n", rc);
     return rc == 0 ? 0 : -1;
+}
+
+/* Retain counts never go below one token per block, so the sink, the window and one token of
+ * every compressible block are the floor of any head's keep. A target under the floor cannot be
+ * met: refused (-1) before the pass, which takes minutes. A target within one token per block of
+ * it leaves the per-head choice nothing to share out: most heads get the smallest candidate and
+ * the budget is nearly uniform (docs/tca.md, "Calibration"): a warning. */
+static int check_floor(const tca_model *m, const tca_calib_params *p, int64_t n, const double *targets, int n_targets) {
+    double floor_keep[2]; /* every block keeping 1, then 2 tokens */
+    for (int c = 0; c < 2; c++) {
+        tca_budget *b = NULL;
+        if (tca_budget_new_uniform(m, p->block, p->sink, p->window, p->scorer, c, 0.05, &b)) return 0;
+        floor_keep[c] = tca_budget_keep_at(b, n);
+        tca_budget_free(b);
+    }
+    if (floor_keep[1] == floor_keep[0]) return 0; /* no block to compress: tca_calibrate says so */
+    for (int t = 0; t < n_targets; t++) {
+        const char *what = targets[t] < floor_keep[0] ? "is below" : "is within one token per block of";
+        if (targets[t] >= floor_keep[1]) continue;
+        fprintf(stderr,
+                "tca calibrate: %starget keep %g %s the floor at %lld tokens (block %d, sink %d, window %d: one token "
+                "per block holds %.4f, two %.4f)%s; a larger --block or a smaller --window lowers the floor\n",
+                targets[t] < floor_keep[0] ? "" : "warning: ", targets[t], what, (long long)n, p->block, p->sink,
+                p->window, floor_keep[0], floor_keep[1],
+                targets[t] < floor_keep[0] ? ", so no budget can meet it"
+                                           : "; most heads will get the smallest candidate and the budget will be "
+                                             "nearly uniform");
+        if (targets[t] < floor_keep[0]) return -1;
+    }
+    return 0;
 }
 
 int tca_cmd_calibrate(int argc, char **argv) {
@@ -240,6 +274,10 @@ int tca_cmd_calibrate(int argc, char **argv) {
     if (n < tokens)
         fprintf(stderr, "tca calibrate: using %lld tokens (the text has %zu, the model's context is %d)\n", (long long)n,
                 n_ids, n_ctx);
+    if (have_target && check_floor(m, &p, n, targets, n_targets)) {
+        rc = 2;
+        goto done;
+    }
     progress pr = {now_s(), tca_model_hparams(m)->n_layer, n, isatty(2)};
     if ((s = tca_calibrate(m, ids, n, &p, show_layer, &pr, &budget, &rep))) {
         rc = tca_tool_fail("calibrate", s);

@@ -107,11 +107,18 @@ with tempfile.TemporaryDirectory() as d:
                          (['--target-keep', '0', '-o', f'{d}/x.json'], '--target-keep expects ratios in (0, 1]'),
                          (['--target-keep', '0.5', '--tolerance', '0.1', '-o', f'{d}/x.json'], 'needs --text FILE, -o BUDGET.json and one of'),
                          (['--target-keep', '0.5,0.3', '-o', f'{d}/x.json'], '-o needs one file per target keep'),
-                         (['--target-keep', '0.01', '-o', f'{d}/x.json'], 'no choice of candidates reaches keep 0.010'),
+                         (['--target-keep', '0.01', '-o', f'{d}/x.json'], 'target keep 0.01 is below the floor'),
                          (['--scorer', 'block-last', '--redundancy', 'mass', '--target-keep', '0.5', '-o', f'{d}/x.json'],
                           '--redundancy mass needs --scorer prompt-last')]:
         r = calibrate(d, 'x', *args)
         check(r.returncode != 0 and needle in r.stderr, f'refused: {" ".join(args[:2])} -> {r.stderr.strip()[-90:]!r}')
+    # the floor at 1536 tokens, block 32, sink 64, window 256: (64 + 256 + 38 blocks x 1 token) / 1536
+    # = 0.2331, with 2 tokens per block 0.2578: 0.25 is warned about, 0.01 refused before the pass
+    r = calibrate(d, 'x', '--target-keep', '0.25,0.01', '-o', f'{d}/x.json,{d}/y.json')
+    check(r.returncode == 2 and 'warning: target keep 0.25 is within one token per block of the floor' in r.stderr
+          and 'holds 0.2331, two 0.2578' in r.stderr and 'calibrating: layer' not in r.stderr,
+          f'a target near the floor is warned about, one under it refused before the pass ({r.stderr.strip()[-120:]!r})')
+    check('floor' not in a.stderr, 'no floor warning at targets 0.5 and 0.7')
     r = subprocess.run([TCA, 'calibrate', '-m', 'smollm2', '--text', TEXT, '--tokens', '500', '--target-keep', '0.5',
                         '-o', f'{d}/x.json'], capture_output=True, text=True)
     check(r.returncode != 0 and 'leave no block to compress' in r.stderr, 'refused: a text too short for sink + window')
