@@ -149,17 +149,16 @@ static int check_floor(const tca_model *m, const tca_calib_params *p, int64_t n,
     }
     if (floor_keep[1] == floor_keep[0]) return 0; /* no block to compress: tca_calibrate says so */
     for (int t = 0; t < n_targets; t++) {
-        const char *what = targets[t] < floor_keep[0] ? "is below" : "is within one token per block of";
         if (targets[t] >= floor_keep[1]) continue;
+        const int below = targets[t] < floor_keep[0];
         fprintf(stderr,
                 "tca calibrate: %starget keep %g %s the floor at %lld tokens (block %d, sink %d, window %d: one token "
                 "per block holds %.4f, two %.4f)%s; a larger --block or a smaller --window lowers the floor\n",
-                targets[t] < floor_keep[0] ? "" : "warning: ", targets[t], what, (long long)n, p->block, p->sink,
-                p->window, floor_keep[0], floor_keep[1],
-                targets[t] < floor_keep[0] ? ", so no budget can meet it"
-                                           : "; most heads will get the smallest candidate and the budget will be "
-                                             "nearly uniform");
-        if (targets[t] < floor_keep[0]) return -1;
+                below ? "" : "warning: ", targets[t], below ? "is below" : "is within one token per block of",
+                (long long)n, p->block, p->sink, p->window, floor_keep[0], floor_keep[1],
+                below ? ", so no budget can meet it"
+                      : "; most heads will get the smallest candidate and the budget will be nearly uniform");
+        if (below) return -1;
     }
     return 0;
 }
