@@ -194,6 +194,43 @@ check(r.returncode == 0 and [s['sample'] for s in ids['samples']] ==
       [f'qa {qa_set[0]["id"]} depth 10%', f'qa {qa_set[6]["id"]} depth 30%']
       and ids['samples'][0]['prompt_fnv1a64'] == dense_first['prompt_fnv1a64'] and ids['runs_reused'] == 1,
       f'--qa-ids {qa_set[0]["id"]},{qa_set[6]["id"]}: at their whole-set depths, the first reused from the --qa 3 run')
+# budgets=DIR: a method takes its calibrated file from DIR in place of --budgets, so one run
+# compares two calibrations. DIR holds the shipped 0.2 file relabelled as a 0.39 one: at --keep
+# 0.39, tca:budgets=DIR runs that file (its name, its hash, its keep at L after the same fit);
+# a directory without a 0.39 file skips the method and says where it looked
+other_dir, empty_dir = tempfile.mkdtemp(), tempfile.mkdtemp()
+b02 = json.load(open(os.path.join(ROOT, 'models', 'budgets', 'smollm2.keep0.2.json')))
+b02['calibration']['target'] = 0.39
+json.dump(b02, open(os.path.join(other_dir, 'relabelled.json'), 'w'))
+ocfg = tca_ref.Config(block=b02['block_size'], sink=b02['sink'], window=b02['window'])
+
+
+def keep02(c):
+    return sum(tca_ref.whole_cache_keep(c, L, h['p']) for h in b02['heads']) / len(b02['heads'])
+
+
+while keep02(ocfg) > 0.39 + 0.01 and (ocfg.window > ocfg.block or ocfg.sink > 0):
+    if ocfg.window > ocfg.block:
+        ocfg.window = ocfg.window // 2 // ocfg.block * ocfg.block
+    else:
+        ocfg.sink //= 2
+fnv = 0xcbf29ce484222325
+for byte in open(os.path.join(other_dir, 'relabelled.json'), 'rb').read():
+    fnv = ((fnv ^ byte) * 0x100000001b3) % 2**64
+lab_other, lab_empty = f'tca:budgets={other_dir}', f'tca:budgets={empty_dir}'
+r = run('--length', L, '--tasks', 'qa', '--qa', 1, '--methods', f'dense,tca,{lab_other},{lab_empty}', '-o', out,
+        '--name', 'dirs', '-t', 2, '--reuse', os.path.join(out, 't.json'))
+dirs = {c['method']: c for c in json.load(open(os.path.join(out, 'dirs.json')))['results']}
+c = dirs.get(lab_other, {})
+check(r.returncode == 0 and c.get('budget_file') == 'relabelled.json' and c.get('budget_fnv1a64') == f'{fnv:016x}'
+      and abs(c.get('kv_budget', 0) - keep02(ocfg)) < 1e-9 and dirs['tca']['budget_file'] == 'smollm2.keep0.39.json'
+      and c['qa']['n'] == 1 and abs(dirs['tca']['kv_budget'] - want) < 1e-9,
+      f'tca:budgets=DIR runs DIR\'s file (KV budget {c.get("kv_budget", 0):.4f} = its keep at {L}, '
+      f'{keep02(ocfg):.4f}), plain tca the shipped one')
+c = dirs.get(lab_empty, {})
+check(c.get('skipped') and f'no calibrated budget at keep 0.39 for this model in {empty_dir}' in c.get('note', ''),
+      f'tca:budgets=EMPTY_DIR skipped: "{c.get("note")}"')
+
 other = dict(res, fingerprint='0123456789abcdef')
 json.dump(other, open(os.path.join(out, 'other.json'), 'w'))
 
@@ -209,6 +246,7 @@ for args, needle in [(['--reuse', '/nonexistent.json'], "cannot open '/nonexiste
                      (['--tasks', 'lm,poetry'], "unknown task 'poetry'"),
                      (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
                      (['--methods', 'tca:fit=sink'], 'bad method option fit=sink'),
+                     (['--methods', 'tca:budgets=/nonexistent'], 'budgets=/nonexistent in'),
                      (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),
                      (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set'),
                      (['--tasks', 'qa', '--qa-ids', 'alice-01,nobody-07'], "'nobody-07' is not a question of the set")]:

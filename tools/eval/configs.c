@@ -53,7 +53,12 @@ int eval_parse_method(const char *spec, eval_method *m) {
             m->redundancy = !strcmp(v, "mass");
         else if (!strcmp(k, "fit") && (!strcmp(v, "window") || !strcmp(v, "core")))
             m->fit_core = !strcmp(v, "core");
-        else
+        else if (!strcmp(k, "budgets") && *v && strlen(v) < sizeof m->budget_dir) {
+            DIR *dp = opendir(v);
+            if (!dp) return fprintf(stderr, "tca eval: budgets=%s in '%s': not a directory we can read\n", v, spec), -1;
+            closedir(dp);
+            snprintf(m->budget_dir, sizeof m->budget_dir, "%s", v);
+        } else
             return fprintf(stderr, "tca eval: bad method option %s=%s in '%s'\n", k, v, spec), -1;
     }
     return 0;
@@ -67,8 +72,13 @@ static void file_hash(const char *path, char out[17]) {
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
 
-tca_budget *eval_calibrated(eval_run *r, double keep, char *path, size_t cap) {
-    const char *dir = r->o->budget_dir;
+/* the calibrated budget directory a method takes: its budgets=DIR, else --budgets */
+static const char *budget_dir_of(const eval_run *r, const eval_method *m) {
+    return m->budget_dir[0] ? m->budget_dir : r->o->budget_dir;
+}
+
+tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char *path, size_t cap) {
+    const char *dir = budget_dir_of(r, m);
     DIR *dp = opendir(dir);
     if (!dp) return NULL;
     tca_budget *found = NULL;
@@ -114,7 +124,7 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
     cell->keep_target_eff = 1.0;
     if (m->kind == EVAL_DENSE) return 0;
     char path[4096];
-    tca_budget *cal = eval_calibrated(r, keep, path, sizeof path);
+    tca_budget *cal = eval_calibrated(r, m, keep, path, sizeof path);
     /* the prompt's own rows see the window the method names (the file's, else the default)
      * before any fit below: the fit holds the cache to the budget; what the prompt's rows see
      * costs compute, not KV, and `tca ask` keeps the file's window for both at every length */
@@ -153,7 +163,7 @@ int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, 
         if (!cal) {
             tca_budget_free(cal);
             char why[160];
-            snprintf(why, sizeof why, "no calibrated budget at keep %g for this model in %s", keep, r->o->budget_dir);
+            snprintf(why, sizeof why, "no calibrated budget at keep %g for this model in %s", keep, budget_dir_of(r, m));
             return skip(cell, why);
         }
         if (block != cal->block) {

@@ -32,6 +32,7 @@ typedef struct eval_method {
     int block, sink, window, scorer, redundancy, dense_layers, prefill_window;
     double sigma;
     bool fit_core; /* fit=core: a short prompt's budget is met by the core, not the window (configs.c) */
+    char budget_dir[64]; /* budgets=DIR: the calibrated files this method takes; "" for --budgets */
 } eval_method;
 
 /* Retrieval tasks (RULER's niah_single, niah_multikey, niah_multivalue). */
@@ -106,8 +107,8 @@ int eval_parse_method(const char *spec, eval_method *m); /* 0, or -1 with a mess
  * (cell->note says why), -1 on an error (message printed). */
 int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, eval_cell *cell, tca_budget **out);
 /* The calibrated budget file for this model at target keep (exact match of the file's
- * calibration target), or NULL; its path into path. */
-tca_budget *eval_calibrated(eval_run *r, double keep, char *path, size_t cap);
+ * calibration target) in m's budgets=DIR, else --budgets, or NULL; its path into path. */
+tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char *path, size_t cap);
 
 /* prompts.c: tokens of the prompts. All malloc'ed; free(). */
 typedef struct eval_qa_item {
