@@ -59,6 +59,13 @@ write_run(f'{d}/split.json', 1024, {'dense': {q: i < 6 for i, q in enumerate(ids
 r = run(PAIRED, f'{d}/split.json')
 check('2 to tca (sign test p = 0.289)' in r.stdout and '6 to dense' in r.stdout, 'paired.py: sign test of 6 to 2 is 0.289')
 
+# a retrieval sample records the values it needs (expected_all), not answers_any
+ret = [{'length': 2048, 'task': 'retrieval', 'sample': 'retrieval single depth 25%', 'method': m, 'correct': ok,
+        'output': out, 'expected_all': ['4631542']} for m, ok, out in [('dense', True, ' 4631542.'), ('tca', False, ' 4.')]]
+json.dump({'model': 'test', 'samples': ret}, open(f'{d}/ret.json', 'w'))
+r = run(PAIRED, f'{d}/ret.json')
+check("right: dense; expected ['4631542']" in r.stdout, 'paired.py names a retrieval needle\'s expected value')
+
 r = run(PAIRED, f'{d}/1k.json', '--b', 'nope')
 check(r.returncode != 0 and 'no sample answered by both' in r.stderr, 'paired.py refuses a method no file has')
 open(f'{d}/bad.json', 'w').write('{"samples": ')

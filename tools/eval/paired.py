@@ -97,7 +97,9 @@ def main():
     print(f'{name_b} - {name_a}: {100 * (nb - na) / n:+.1f} points; they disagree on {len(wins)}: '
           f'{to_a} to {name_a}, {to_b} to {name_b} (sign test p = {sign_test(to_a, to_b):.3g})\n')
     for k, a, b in wins:
-        print(f'{k[2]} (L={k[0]}), right: {name_a if a["correct"] else name_b}; expected {a.get("answers_any")}')
+        # questions record any of several answers; retrieval, every value that must appear
+        expected = a.get('answers_any') or a.get('expected_all')
+        print(f'{k[2]} (L={k[0]}), right: {name_a if a["correct"] else name_b}; expected {expected}')
         print(f'    {name_a}: {a["output"]!r}')
         print(f'    {name_b}: {b["output"]!r}')
 
