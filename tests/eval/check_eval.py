@@ -231,6 +231,15 @@ c = dirs.get(lab_empty, {})
 check(c.get('skipped') and f'no calibrated budget at keep 0.39 for this model in {empty_dir}' in c.get('note', ''),
       f'tca:budgets=EMPTY_DIR skipped: "{c.get("note")}"')
 
+# --budgets DIR,DIR: at each keep the first directory holding the model's file
+for dirs_arg, want_file in [(f'{other_dir},{ROOT}/models/budgets', 'relabelled.json'),
+                            (f'{empty_dir},{ROOT}/models/budgets', 'smollm2.keep0.39.json')]:
+    r = run('--length', L, '--tasks', 'qa', '--qa', 1, '--methods', 'dense,tca', '--budgets', dirs_arg, '-o', out,
+            '--name', 'list', '-t', 2, '--reuse', os.path.join(out, 'dirs.json'))
+    got = {c['method']: c for c in json.load(open(os.path.join(out, 'list.json')))['results']}['tca']
+    check(r.returncode == 0 and got['budget_file'] == want_file,
+          f'--budgets {os.path.basename(dirs_arg.split(",")[0])},models/budgets: tca runs {got["budget_file"]}')
+
 other = dict(res, fingerprint='0123456789abcdef')
 json.dump(other, open(os.path.join(out, 'other.json'), 'w'))
 

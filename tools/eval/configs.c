@@ -77,8 +77,8 @@ static const char *budget_dir_of(const eval_run *r, const eval_method *m) {
     return m->budget_dir[0] ? m->budget_dir : r->o->budget_dir;
 }
 
-tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char *path, size_t cap) {
-    const char *dir = budget_dir_of(r, m);
+/* the file for this model and keep in one directory, or NULL */
+static tca_budget *calibrated_in(eval_run *r, const char *dir, double keep, char *path, size_t cap) {
     DIR *dp = opendir(dir);
     if (!dp) return NULL;
     tca_budget *found = NULL;
@@ -101,6 +101,17 @@ tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char
     }
     closedir(dp);
     snprintf(path, cap, "%s", best);
+    return found;
+}
+
+tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char *path, size_t cap) {
+    /* a list DIR,DIR,...: the first that holds a file for this keep, so that one directory of a
+     * few files (another calibration of one target) can stand in front of the shipped ones */
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s", budget_dir_of(r, m));
+    tca_budget *found = NULL;
+    for (char *save = NULL, *dir = strtok_r(dirs, ",", &save); dir && !found; dir = strtok_r(NULL, ",", &save))
+        found = calibrated_in(r, dir, keep, path, cap);
     return found;
 }
 

@@ -107,7 +107,8 @@ int eval_parse_method(const char *spec, eval_method *m); /* 0, or -1 with a mess
  * (cell->note says why), -1 on an error (message printed). */
 int eval_make_budget(eval_run *r, const eval_method *m, double keep, int64_t L, eval_cell *cell, tca_budget **out);
 /* The calibrated budget file for this model at target keep (exact match of the file's
- * calibration target) in m's budgets=DIR, else --budgets, or NULL; its path into path. */
+ * calibration target) in m's budgets=DIR, else the first directory of --budgets that has one,
+ * or NULL; its path into path. */
 tca_budget *eval_calibrated(eval_run *r, const eval_method *m, double keep, char *path, size_t cap);
 
 /* prompts.c: tokens of the prompts. All malloc'ed; free(). */
