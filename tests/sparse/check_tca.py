@@ -176,7 +176,7 @@ for extra in (['--scorer', 'prompt-last'], ['--feed', 'split']):
 # 5. the prompt-last scorer (the default) with either ranking key: every head's kept positions are
 # the oracle's selection from the prompt-last scores the runtime ranked by, and every key is what
 # the oracle computes from its block's slice (e of the renormalised slice, or the slice's mass);
-# and block 64 at a low keep, as the shipped keep-0.1 files run (window 64: the fit's at 1K)
+# and block 64 at a low keep, as the shipped keep-0.1 files run (window 64, as the evaluation's fit at 2K)
 L5 = 1200
 for b5, w5, red, keep5 in [(32, 256, 'entropy', 0.39), (32, 256, 'mass', 0.39), (64, 64, 'mass', 0.2)]:
     run = probe(L5, '--keep', keep5, '--block', b5, '--sink', 64, '--window', w5, '--scorer', 'prompt-last',
