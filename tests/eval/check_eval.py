@@ -51,6 +51,16 @@ budget = json.load(open(os.path.join(ROOT, 'models', 'budgets', cells['tca']['bu
 cfg = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
 
 
+def halve_until(cfg, too_big):
+    """the evaluation's fit: while too_big, the window halves (whole blocks, down to one), then the sink"""
+    while too_big(cfg) and (cfg.window > cfg.block or cfg.sink > 0):
+        if cfg.window > cfg.block:
+            cfg.window = cfg.window // 2 // cfg.block * cfg.block
+        else:
+            cfg.sink //= 2
+    return cfg
+
+
 def keep_at(cfg, shift=None):
     ps = [h['p'] if shift is None else tca_ref.log_gaussian(cfg, h['mu'] + shift, h['sigma']) for h in budget['heads']]
     return sum(tca_ref.whole_cache_keep(cfg, L, p) for p in ps) / len(ps)
@@ -58,12 +68,8 @@ def keep_at(cfg, shift=None):
 
 # fit=core: sink and window halved only until they hold half the budget, then every head's mu
 # lowered by the largest common shift that meets it (bisection here, on the oracle's keep)
-core = tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window'])
-while core.sink + core.window > 0.39 * L / 2:
-    if core.window > core.block:
-        core.window = core.window // 2 // core.block * core.block
-    else:
-        core.sink //= 2
+core = halve_until(tca_ref.Config(block=budget['block_size'], sink=budget['sink'], window=budget['window']),
+                  lambda c: c.sink + c.window > 0.39 * L / 2)
 lo, hi = -20.0, 0.0
 for _ in range(60):
     mid = (lo + hi) / 2
@@ -75,12 +81,7 @@ check(c['window'] == core.window and c['sink'] == core.sink and c['core_lowered'
       f'tca:fit=core at {L}: sink {core.sink}, window {core.window}, retain counts lowered to keep '
       f'{want_core:.4f} (got sink {c["sink"]}, window {c["window"]}, KV budget {c["kv_budget"]:.4f})')
 
-
-while keep_at(cfg) > 0.39 + 0.01 and (cfg.window > cfg.block or cfg.sink > 0):
-    if cfg.window > cfg.block:
-        cfg.window = cfg.window // 2 // cfg.block * cfg.block
-    else:
-        cfg.sink //= 2
+halve_until(cfg, lambda c: keep_at(c) > 0.39 + 0.01)
 want = keep_at(cfg)
 check(cells['tca']['window'] == cfg.window and cells['tca']['sink'] == cfg.sink,
       f'tca at {L}: sink and window shrunk to {cfg.sink} and {cfg.window} to fit keep 0.39')
@@ -209,11 +210,7 @@ def keep02(c):
     return sum(tca_ref.whole_cache_keep(c, L, h['p']) for h in b02['heads']) / len(b02['heads'])
 
 
-while keep02(ocfg) > 0.39 + 0.01 and (ocfg.window > ocfg.block or ocfg.sink > 0):
-    if ocfg.window > ocfg.block:
-        ocfg.window = ocfg.window // 2 // ocfg.block * ocfg.block
-    else:
-        ocfg.sink //= 2
+halve_until(ocfg, lambda c: keep02(c) > 0.39 + 0.01)
 fnv = 0xcbf29ce484222325
 for byte in open(os.path.join(other_dir, 'relabelled.json'), 'rb').read():
     fnv = ((fnv ^ byte) * 0x100000001b3) % 2**64
@@ -247,7 +244,8 @@ json.dump(other, open(os.path.join(out, 'other.json'), 'w'))
 for args, needle in [(['--reuse', '/nonexistent.json'], "cannot open '/nonexistent.json'"),
                      (['--reuse', os.path.join(ROOT, 'models', 'budgets', 'smollm2.keep0.39.json')],
                       'not a tca eval result'),
-                     (['--reuse', os.path.join(out, 'other.json')], 'another model (fingerprint 0123456789abcdef'),(['--methods', 'dense,bogus'], "unknown method 'bogus'"),
+                     (['--reuse', os.path.join(out, 'other.json')], 'another model (fingerprint 0123456789abcdef'),
+                     (['--methods', 'dense,bogus'], "unknown method 'bogus'"),
                      (['--keep', '1.5'], "--keep: '1.5' is not in (0, 1]"),
                      (['--length', '100000'], 'exceeds the model\'s context'),
                      (['--length', '512'], 'expects an integer in [1024,'),
@@ -256,6 +254,7 @@ for args, needle in [(['--reuse', '/nonexistent.json'], "cannot open '/nonexiste
                      (['--methods', 'uniform:window=oops'], 'bad method option window=oops'),
                      (['--methods', 'tca:fit=sink'], 'bad method option fit=sink'),
                      (['--methods', 'tca:budgets=/nonexistent'], 'budgets=/nonexistent in'),
+                     (['--budgets', os.path.join(ROOT, 'models', 'budgets') + ',/nonexistent'], "--budgets: '/nonexistent' is not a directory"),
                      (['--data', '/nonexistent', '--tasks', 'lm'], "cannot open '/nonexistent/"),
                      (['--qa-file', os.path.join(ROOT, 'README.md')], 'not a question set'),
                      (['--tasks', 'qa', '--qa-ids', 'alice-01,nobody-07'], "'nobody-07' is not a question of the set")]:

@@ -1,6 +1,7 @@
 /* tca eval: the evaluation harness (eval.h, docs/eval/README.md). */
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,19 @@ static int split_list(const char *opt, const char *v, char out[][96], int max) {
     return n;
 }
 
+/* Every directory of a --budgets list must be readable: a mistyped one would otherwise be passed
+ * over at each keep, and a method would run another directory's file or be skipped. */
+static int check_budget_dirs(const char *list) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *dir = strtok_r(buf, ",", &save); dir; dir = strtok_r(NULL, ",", &save)) {
+        DIR *dp = opendir(dir);
+        if (!dp) return fprintf(stderr, "tca eval: --budgets: '%s' is not a directory we can read\n", dir), -1;
+        closedir(dp);
+    }
+    return 0;
+}
+
 static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file) {
     char items[EVAL_MAX_METHODS][96];
     const char *methods = "dense,tca,uniform,streaming,snapkv";
@@ -143,7 +157,10 @@ static int parse_args(eval_opts *o, int argc, char **argv, const char **qa_file)
             if (cli_long(a, v, 0, 1 << 20, &x) < 0) return -1;
             o->lm_from = (int)x;
         } else if (!strcmp(a, "--data")) o->data_dir = v;
-        else if (!strcmp(a, "--budgets")) o->budget_dir = v;
+        else if (!strcmp(a, "--budgets")) {
+            if (check_budget_dirs(v)) return -1;
+            o->budget_dir = v;
+        }
         else if (!strcmp(a, "--seed")) {
             if (cli_long(a, v, 0, 0x7fffffffL, &x) < 0) return -1;
             o->seed = (uint64_t)x;
